@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Sequelize, Transaction, type Options } from 'sequelize';
+import { defineModels, type Models } from './models/index.ts';
+import { Mutex } from './mutex.ts';
+import { parseDbUrl, type Dialect, type DbTarget } from './url.ts';
+
+export interface DatabaseOptions {
+  url?: string;
+  dataDir: string;
+  /** HMAC key for the audit hash chain; kept out of the database so a DB writer cannot re-seal it. */
+  auditKey: Buffer;
+  logging?: (sql: string) => void;
+  /** connection pool size for server databases */
+  poolMax?: number;
+}
+
+export interface Database {
+  readonly sequelize: Sequelize;
+  readonly dialect: Dialect;
+  readonly target: DbTarget;
+  readonly models: Models;
+  readonly auditKey: Buffer;
+  /**
+   * Run `fn` in one write transaction. On SQLite, write transactions are serialised in-process
+   * (one writer; concurrent BEGINs would hit SQLITE_BUSY). Never call it from inside another.
+   */
+  transaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openDatabase(opts: DatabaseOptions): Database {
+  const target = parseDbUrl(opts.url, opts.dataDir);
+  const logging = opts.logging ?? false;
+  let sequelize: Sequelize;
+  const common: Options = {
+    logging,
+    benchmark: false,
+    define: { underscored: true, freezeTableName: true },
+  };
+  if (target.dialect === 'sqlite') {
+    fs.mkdirSync(path.dirname(target.storage!), { recursive: true });
+    sequelize = new Sequelize({
+      ...common,
+      dialect: 'sqlite',
+      storage: target.storage!,
+      transactionType: Transaction.TYPES.IMMEDIATE,
+    });
+    // Every connection (Sequelize opens one per transaction) waits for the writer instead of failing.
+    sequelize.addHook('afterConnect', (conn: unknown) => {
+      (conn as { configure(opt: 'busyTimeout', ms: number): void }).configure('busyTimeout', 10_000);
+    });
+  } else if (target.dialect === 'mysql') {
+    sequelize = new Sequelize(target.url!.replace(/^mariadb:/, 'mysql:'), {
+      ...common,
+      dialect: 'mysql',
+      timezone: '+00:00',
+      pool: { max: opts.poolMax ?? 20, min: 0, acquire: 5_000, idle: 10_000 },
+      // Fail fast when the server is down so requests get a 503 instead of hanging.
+      dialectOptions: { connectTimeout: 3_000, charset: 'utf8mb4' },
+      retry: { max: 0 },
+    });
+  } else {
+    sequelize = new Sequelize(target.url!.replace(/^sqlserver:/, 'mssql:'), {
+      ...common,
+      dialect: 'mssql',
+      pool: { max: opts.poolMax ?? 20, min: 0, acquire: 5_000, idle: 10_000 },
+      dialectOptions: {
+        options: {
+          encrypt: process.env.DB_MSSQL_ENCRYPT !== 'false',
+          trustServerCertificate: process.env.DB_MSSQL_TRUST_CERT === 'true',
+          connectTimeout: 5_000,
+        },
+      },
+      retry: { max: 0 },
+    });
+  }
+  const models = defineModels(sequelize);
+  const writeQueue = new Mutex();
+  let walSet = false;
+
+  const db: Database = {
+    sequelize,
+    dialect: target.dialect,
+    target,
+    models,
+    auditKey: opts.auditKey,
+    async transaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
+      if (target.dialect === 'sqlite') {
+        if (!walSet) {
+          // WAL lets readers proceed while the single writer works; the setting persists in the file.
+          await sequelize.query('PRAGMA journal_mode=WAL');
+          walSet = true;
+        }
+        return writeQueue.run(() => sequelize.transaction((t) => fn(t)));
+      }
+      return sequelize.transaction((t) => fn(t));
+    },
+    async ping() {
+      await sequelize.query('SELECT 1');
+    },
+    async close() {
+      await sequelize.close();
+    },
+  };
+  return db;
+}

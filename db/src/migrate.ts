@@ -1,0 +1,75 @@
+import { Umzug, SequelizeStorage } from 'umzug';
+import type { QueryInterface } from 'sequelize';
+import type { Database } from './database.ts';
+import * as m0001 from './migrations/0001-foundation.ts';
+
+interface Migration {
+  name: string;
+  up: (p: { context: QueryInterface }) => Promise<void>;
+}
+
+/**
+ * Forward-only, numbered. Listed explicitly (no glob) so the recorded names never depend on file
+ * extensions or on how the code was compiled.
+ */
+export const MIGRATIONS: readonly Migration[] = [{ name: '0001-foundation', up: m0001.up }];
+
+export class SchemaTooNewError extends Error {
+  constructor(readonly unknown: string[]) {
+    super(`数据库结构比当前程序新（未知迁移：${unknown.join(', ')}），拒绝启动。请升级程序后再启动。`);
+  }
+}
+
+function umzugFor(db: Database) {
+  return new Umzug({
+    migrations: MIGRATIONS.map((m) => ({ name: m.name, up: m.up })),
+    context: db.sequelize.getQueryInterface(),
+    storage: new SequelizeStorage({ sequelize: db.sequelize, tableName: 'schema_migration' }),
+    logger: undefined,
+  });
+}
+
+export interface SchemaStatus {
+  executed: string[];
+  pending: string[];
+  unknown: string[];
+}
+
+export async function schemaStatus(db: Database): Promise<SchemaStatus> {
+  const executed = (await umzugFor(db).executed()).map((m) => m.name);
+  const known = new Set(MIGRATIONS.map((m) => m.name));
+  const done = new Set(executed);
+  return {
+    executed,
+    pending: MIGRATIONS.map((m) => m.name).filter((n) => !done.has(n)),
+    unknown: executed.filter((n) => !known.has(n)),
+  };
+}
+
+/** Bring the schema up to date; refuse a schema written by a newer program. */
+export async function migrate(db: Database): Promise<string[]> {
+  const run = async () => {
+    const status = await schemaStatus(db);
+    if (status.unknown.length) throw new SchemaTooNewError(status.unknown);
+    const done = await umzugFor(db).up();
+    return done.map((m) => m.name);
+  };
+  if (db.dialect === 'mysql') {
+    // Several instances may start together: one migrates, the others wait for it.
+    return db.sequelize.transaction(async (t) => {
+      await db.sequelize.query("SELECT GET_LOCK('oa_migrate', 120)", { transaction: t });
+      try {
+        return await run();
+      } finally {
+        await db.sequelize.query("SELECT RELEASE_LOCK('oa_migrate')", { transaction: t });
+      }
+    });
+  }
+  if (db.dialect === 'mssql') {
+    return db.sequelize.transaction(async (t) => {
+      await db.sequelize.query("EXEC sp_getapplock @Resource='oa_migrate', @LockMode='Exclusive', @LockTimeout=120000", { transaction: t });
+      return run();
+    });
+  }
+  return run();
+}

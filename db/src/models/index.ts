@@ -1,0 +1,430 @@
+import {
+  DataTypes,
+  Model,
+  type CreationOptional,
+  type ForeignKey,
+  type InferAttributes,
+  type InferCreationAttributes,
+  type Sequelize,
+} from 'sequelize';
+import { jsonText } from '../json.ts';
+
+// Models mirror the tables created by the numbered migrations; migrations are the source of truth
+// for the schema, models only describe how the application reads and writes it.
+
+export type DeptKind = 'clinical' | 'medtech' | 'admin' | 'logistics';
+export type UserStatus = 'active' | 'disabled';
+
+export class Campus extends Model<InferAttributes<Campus>, InferCreationAttributes<Campus>> {
+  declare id: CreationOptional<number>;
+  declare code: string;
+  declare name: string;
+  declare sort: CreationOptional<number>;
+}
+
+export class Department extends Model<InferAttributes<Department>, InferCreationAttributes<Department>> {
+  declare id: CreationOptional<number>;
+  declare code: string;
+  declare name: string;
+  declare parentId: number | null;
+  declare campusId: number | null;
+  declare kind: DeptKind;
+  declare sort: CreationOptional<number>;
+  declare enabled: CreationOptional<boolean>;
+}
+
+export class Post extends Model<InferAttributes<Post>, InferCreationAttributes<Post>> {
+  declare id: CreationOptional<number>;
+  declare code: string;
+  declare name: string;
+}
+
+export class User extends Model<InferAttributes<User>, InferCreationAttributes<User>> {
+  declare id: CreationOptional<number>;
+  /** NFKC-normalised, lower case: unique across the organisation (IA-1). */
+  declare username: string;
+  declare employeeNo: string | null;
+  declare name: string;
+  declare deptId: ForeignKey<number> | null;
+  declare postId: ForeignKey<number> | null;
+  declare mobile: string | null;
+  declare email: string | null;
+  declare wecomUserId: string | null;
+  declare passwordHash: string | null;
+  declare passwordChangedAt: Date | null;
+  declare mustChangePassword: CreationOptional<boolean>;
+  declare failedCount: CreationOptional<number>;
+  declare lockedUntil: Date | null;
+  declare status: CreationOptional<UserStatus>;
+  declare version: CreationOptional<number>;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+}
+
+export class Role extends Model<InferAttributes<Role>, InferCreationAttributes<Role>> {
+  declare id: CreationOptional<number>;
+  declare code: string;
+  declare name: string;
+  declare permissions: string[];
+  declare builtin: CreationOptional<boolean>;
+}
+
+export class UserRole extends Model<InferAttributes<UserRole>, InferCreationAttributes<UserRole>> {
+  declare userId: number;
+  declare roleId: number;
+}
+
+export class PasswordHistory extends Model<InferAttributes<PasswordHistory>, InferCreationAttributes<PasswordHistory>> {
+  declare id: CreationOptional<number>;
+  declare userId: number;
+  declare hash: string;
+  declare createdAt: Date;
+}
+
+export class Session extends Model<InferAttributes<Session>, InferCreationAttributes<Session>> {
+  /** SHA-256 of the cookie token: a leaked table does not yield usable sessions. */
+  declare id: string;
+  declare userId: number;
+  declare csrfToken: string;
+  declare createdAt: Date;
+  declare lastSeenAt: Date;
+  declare expiresAt: Date;
+  declare ip: string | null;
+  declare userAgent: string | null;
+}
+
+export type LoginResult = 'success' | 'failure' | 'locked' | 'rate_limited' | 'disabled' | 'logout';
+
+export class LoginLog extends Model<InferAttributes<LoginLog>, InferCreationAttributes<LoginLog>> {
+  declare id: CreationOptional<number>;
+  declare at: Date;
+  declare username: string;
+  declare userId: number | null;
+  declare ip: string | null;
+  declare userAgent: string | null;
+  declare result: LoginResult;
+  declare reason: string | null;
+}
+
+export class AuditLog extends Model<InferAttributes<AuditLog>, InferCreationAttributes<AuditLog>> {
+  declare seq: number;
+  declare at: Date;
+  declare actorId: number | null;
+  declare actorName: string | null;
+  declare ip: string | null;
+  declare requestId: string | null;
+  declare action: string;
+  declare objectType: string | null;
+  declare objectId: string | null;
+  declare result: string;
+  /** canonical JSON text (before/after summary); hashed as stored */
+  declare detail: string | null;
+  declare prevHash: string;
+  declare hash: string;
+}
+
+export class AuditHead extends Model<InferAttributes<AuditHead>, InferCreationAttributes<AuditHead>> {
+  declare id: number;
+  declare seq: number;
+  declare hash: string;
+}
+
+export type JobStatus = 'pending' | 'running' | 'done' | 'dead';
+
+export class Job extends Model<InferAttributes<Job>, InferCreationAttributes<Job>> {
+  declare id: CreationOptional<number>;
+  declare kind: string;
+  declare dedupeKey: string | null;
+  declare runAt: Date;
+  declare payload: unknown;
+  declare status: CreationOptional<JobStatus>;
+  declare attempts: CreationOptional<number>;
+  declare maxAttempts: CreationOptional<number>;
+  declare leaseOwner: string | null;
+  declare leaseUntil: Date | null;
+  declare lastError: string | null;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+}
+
+export type OutboxStatus = 'pending' | 'sent' | 'dead';
+
+export class Outbox extends Model<InferAttributes<Outbox>, InferCreationAttributes<Outbox>> {
+  declare id: CreationOptional<number>;
+  declare channel: string;
+  declare recipient: string;
+  declare payload: unknown;
+  declare idempotencyKey: string;
+  declare status: CreationOptional<OutboxStatus>;
+  declare attempts: CreationOptional<number>;
+  declare nextAttemptAt: Date;
+  declare leaseOwner: string | null;
+  declare leaseUntil: Date | null;
+  declare lastError: string | null;
+  declare sentAt: Date | null;
+  declare createdAt: CreationOptional<Date>;
+}
+
+export class InboxMessage extends Model<InferAttributes<InboxMessage>, InferCreationAttributes<InboxMessage>> {
+  declare id: CreationOptional<number>;
+  declare userId: number;
+  declare title: string;
+  declare body: string | null;
+  declare link: string | null;
+  declare sourceKey: string;
+  declare readAt: Date | null;
+  declare createdAt: Date;
+}
+
+export class StoredFile extends Model<InferAttributes<StoredFile>, InferCreationAttributes<StoredFile>> {
+  declare id: CreationOptional<number>;
+  declare storageName: string;
+  declare originalName: string;
+  declare mime: string;
+  declare ext: string;
+  declare size: number;
+  declare sha256: string;
+  declare uploaderId: number;
+  declare ownerType: string | null;
+  declare ownerId: string | null;
+  declare createdAt: Date;
+}
+
+export class Setting extends Model<InferAttributes<Setting>, InferCreationAttributes<Setting>> {
+  declare key: string;
+  declare value: unknown;
+  declare updatedAt: Date;
+  declare updatedBy: number | null;
+}
+
+export class RateCounter extends Model<InferAttributes<RateCounter>, InferCreationAttributes<RateCounter>> {
+  declare key: string;
+  declare windowStart: Date;
+  declare count: number;
+}
+
+export interface Models {
+  Campus: typeof Campus;
+  Department: typeof Department;
+  Post: typeof Post;
+  User: typeof User;
+  Role: typeof Role;
+  UserRole: typeof UserRole;
+  PasswordHistory: typeof PasswordHistory;
+  Session: typeof Session;
+  LoginLog: typeof LoginLog;
+  AuditLog: typeof AuditLog;
+  AuditHead: typeof AuditHead;
+  Job: typeof Job;
+  Outbox: typeof Outbox;
+  InboxMessage: typeof InboxMessage;
+  StoredFile: typeof StoredFile;
+  Setting: typeof Setting;
+  RateCounter: typeof RateCounter;
+}
+
+const id = { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true };
+const str = (len: number, allowNull = false) => ({ type: DataTypes.STRING(len), allowNull });
+const date = (allowNull = false) => ({ type: DataTypes.DATE(3), allowNull });
+const int = (defaultValue?: number) => ({ type: DataTypes.INTEGER, allowNull: false, ...(defaultValue !== undefined ? { defaultValue } : {}) });
+const bool = (defaultValue: boolean) => ({ type: DataTypes.BOOLEAN, allowNull: false, defaultValue });
+const fk = (allowNull = true) => ({ type: DataTypes.INTEGER, allowNull });
+
+/** Models are classes bound to one Sequelize instance: tests create several databases per process. */
+export function defineModels(sequelize: Sequelize): Models {
+  // Each Sequelize instance needs its own subclasses; a class can be init()ed only once.
+  class CampusM extends Campus {}
+  class DepartmentM extends Department {}
+  class PostM extends Post {}
+  class UserM extends User {}
+  class RoleM extends Role {}
+  class UserRoleM extends UserRole {}
+  class PasswordHistoryM extends PasswordHistory {}
+  class SessionM extends Session {}
+  class LoginLogM extends LoginLog {}
+  class AuditLogM extends AuditLog {}
+  class AuditHeadM extends AuditHead {}
+  class JobM extends Job {}
+  class OutboxM extends Outbox {}
+  class InboxMessageM extends InboxMessage {}
+  class StoredFileM extends StoredFile {}
+  class SettingM extends Setting {}
+  class RateCounterM extends RateCounter {}
+  const common = { sequelize, underscored: true, freezeTableName: true } as const;
+
+  CampusM.init({ id, code: str(32), name: str(100), sort: int(0) }, { ...common, tableName: 'campus', timestamps: false });
+  DepartmentM.init(
+    { id, code: str(64), name: str(100), parentId: fk(), campusId: fk(), kind: str(16), sort: int(0), enabled: bool(true) },
+    { ...common, tableName: 'department', timestamps: false },
+  );
+  PostM.init({ id, code: str(64), name: str(100) }, { ...common, tableName: 'post', timestamps: false });
+  UserM.init(
+    {
+      id,
+      username: str(64),
+      employeeNo: str(32, true),
+      name: str(64),
+      deptId: fk(),
+      postId: fk(),
+      mobile: str(32, true),
+      email: str(128, true),
+      wecomUserId: str(64, true),
+      passwordHash: str(255, true),
+      passwordChangedAt: date(true),
+      mustChangePassword: bool(false),
+      failedCount: int(0),
+      lockedUntil: date(true),
+      status: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'active' },
+      version: int(0),
+      createdAt: date(),
+      updatedAt: date(),
+    },
+    { ...common, tableName: 'user', timestamps: true, version: true },
+  );
+  RoleM.init(
+    { id, code: str(64), name: str(100), permissions: jsonText<string[]>('permissions', { allowNull: false }), builtin: bool(false) },
+    { ...common, tableName: 'role', timestamps: false },
+  );
+  UserRoleM.init(
+    { userId: { type: DataTypes.INTEGER, primaryKey: true }, roleId: { type: DataTypes.INTEGER, primaryKey: true } },
+    { ...common, tableName: 'user_role', timestamps: false },
+  );
+  PasswordHistoryM.init({ id, userId: int(), hash: str(255), createdAt: date() }, { ...common, tableName: 'password_history', timestamps: false });
+  SessionM.init(
+    {
+      id: { type: DataTypes.STRING(64), primaryKey: true },
+      userId: int(),
+      csrfToken: str(64),
+      createdAt: date(),
+      lastSeenAt: date(),
+      expiresAt: date(),
+      ip: str(64, true),
+      userAgent: str(255, true),
+    },
+    { ...common, tableName: 'session', timestamps: false },
+  );
+  LoginLogM.init(
+    { id, at: date(), username: str(64), userId: fk(), ip: str(64, true), userAgent: str(255, true), result: str(16), reason: str(255, true) },
+    { ...common, tableName: 'login_log', timestamps: false },
+  );
+  AuditLogM.init(
+    {
+      seq: { type: DataTypes.BIGINT, primaryKey: true },
+      at: date(),
+      actorId: fk(),
+      actorName: str(64, true),
+      ip: str(64, true),
+      requestId: str(64, true),
+      action: str(64),
+      objectType: str(64, true),
+      objectId: str(64, true),
+      result: str(16),
+      detail: { type: DataTypes.TEXT, allowNull: true },
+      prevHash: str(64),
+      hash: str(64),
+    },
+    { ...common, tableName: 'audit_log', timestamps: false },
+  );
+  AuditHeadM.init(
+    { id: { type: DataTypes.INTEGER, primaryKey: true }, seq: { type: DataTypes.BIGINT, allowNull: false }, hash: str(64) },
+    { ...common, tableName: 'audit_head', timestamps: false },
+  );
+  JobM.init(
+    {
+      id,
+      kind: str(64),
+      dedupeKey: str(191, true),
+      runAt: date(),
+      payload: jsonText<unknown>('payload'),
+      status: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'pending' },
+      attempts: int(0),
+      maxAttempts: int(5),
+      leaseOwner: str(64, true),
+      leaseUntil: date(true),
+      lastError: { type: DataTypes.TEXT, allowNull: true },
+      createdAt: date(),
+      updatedAt: date(),
+    },
+    { ...common, tableName: 'job', timestamps: true },
+  );
+  OutboxM.init(
+    {
+      id,
+      channel: str(32),
+      recipient: str(128),
+      payload: jsonText<unknown>('payload', { allowNull: false }),
+      idempotencyKey: str(191),
+      status: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'pending' },
+      attempts: int(0),
+      nextAttemptAt: date(),
+      leaseOwner: str(64, true),
+      leaseUntil: date(true),
+      lastError: { type: DataTypes.TEXT, allowNull: true },
+      sentAt: date(true),
+      createdAt: date(),
+    },
+    { ...common, tableName: 'outbox', timestamps: true, updatedAt: false },
+  );
+  InboxMessageM.init(
+    {
+      id,
+      userId: int(),
+      title: str(200),
+      body: { type: DataTypes.TEXT, allowNull: true },
+      link: str(500, true),
+      sourceKey: str(191),
+      readAt: date(true),
+      createdAt: date(),
+    },
+    { ...common, tableName: 'inbox_message', timestamps: false },
+  );
+  StoredFileM.init(
+    {
+      id,
+      storageName: str(64),
+      originalName: str(255),
+      mime: str(128),
+      ext: str(16),
+      size: { type: DataTypes.BIGINT, allowNull: false },
+      sha256: str(64),
+      uploaderId: int(),
+      ownerType: str(64, true),
+      ownerId: str(64, true),
+      createdAt: date(),
+    },
+    { ...common, tableName: 'file', timestamps: false },
+  );
+  SettingM.init(
+    {
+      key: { type: DataTypes.STRING(100), primaryKey: true },
+      value: jsonText<unknown>('value', { allowNull: false }),
+      updatedAt: date(),
+      updatedBy: fk(),
+    },
+    { ...common, tableName: 'setting', timestamps: false },
+  );
+  RateCounterM.init(
+    { key: { type: DataTypes.STRING(191), primaryKey: true }, windowStart: date(), count: int(0) },
+    { ...common, tableName: 'rate_counter', timestamps: false },
+  );
+
+  return {
+    Campus: CampusM,
+    Department: DepartmentM,
+    Post: PostM,
+    User: UserM,
+    Role: RoleM,
+    UserRole: UserRoleM,
+    PasswordHistory: PasswordHistoryM,
+    Session: SessionM,
+    LoginLog: LoginLogM,
+    AuditLog: AuditLogM,
+    AuditHead: AuditHeadM,
+    Job: JobM,
+    Outbox: OutboxM,
+    InboxMessage: InboxMessageM,
+    StoredFile: StoredFileM,
+    Setting: SettingM,
+    RateCounter: RateCounterM,
+  };
+}
