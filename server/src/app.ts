@@ -45,6 +45,8 @@ export interface AppOptions {
   db: Database;
   clock?: Clock;
   logger?: Logger;
+  /** folder holding `admin/dist` and `miniapp/dist/build/h5` (default: the repository) */
+  clientsRoot?: string;
 }
 
 export interface OaApp {
@@ -133,8 +135,8 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
   koa.use(
     serveClients(
       [
-        { prefix: '/admin/', root: path.join(REPO_ROOT, 'admin/dist') },
-        { prefix: '/', root: path.join(REPO_ROOT, 'miniapp/dist/build/h5') },
+        { prefix: '/admin/', root: path.join(opts.clientsRoot ?? REPO_ROOT, 'admin/dist') },
+        { prefix: '/', root: path.join(opts.clientsRoot ?? REPO_ROOT, 'miniapp/dist/build/h5') },
       ],
       LANDING_HTML,
     ),
