@@ -20,11 +20,13 @@ export class SchemaTooNewError extends Error {
   }
 }
 
+const storageFor = (db: Database) => new SequelizeStorage({ sequelize: db.sequelize, tableName: 'schema_migration' });
+
 function umzugFor(db: Database) {
   return new Umzug({
     migrations: MIGRATIONS.map((m) => ({ name: m.name, up: m.up })),
     context: db.sequelize.getQueryInterface(),
-    storage: new SequelizeStorage({ sequelize: db.sequelize, tableName: 'schema_migration' }),
+    storage: storageFor(db),
     logger: undefined,
   });
 }
@@ -36,7 +38,8 @@ export interface SchemaStatus {
 }
 
 export async function schemaStatus(db: Database): Promise<SchemaStatus> {
-  const executed = (await umzugFor(db).executed()).map((m) => m.name);
+  // Read the storage itself: Umzug's executed() lists only the migrations this program knows.
+  const executed = await storageFor(db).executed();
   const known = new Set(MIGRATIONS.map((m) => m.name));
   const done = new Set(executed);
   return {

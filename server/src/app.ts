@@ -80,6 +80,7 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
       cookieSecure: config.cookieSecure,
       touchEveryMs: 60_000,
       cacheMax: 50_000,
+      cacheMaxAgeMs: 10_000,
     },
   );
   const limiter = redis ? new RedisRateLimiter(redis, clock) : new DbRateLimiter(db, clock);

@@ -14,11 +14,17 @@ export interface SessionOptions {
   touchEveryMs: number;
   /** bound for the in-process cache; entries beyond it are evicted oldest first */
   cacheMax: number;
+  /**
+   * Re-read a cached session from the store after this long. Revocations reach every instance at
+   * once through the bus (Redis); this bounds staleness should a message ever be missed.
+   */
+  cacheMaxAgeMs: number;
 }
 
 interface Cached {
   record: SessionRecord;
   principal: Principal;
+  loadedAt: number;
 }
 
 const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
@@ -84,13 +90,13 @@ export class SessionManager {
   }
 
   /** Resolve a token to a live session and its principal, or null. */
-  async resolve(token: string): Promise<Cached | null> {
+  async resolve(token: string): Promise<{ record: SessionRecord; principal: Principal } | null> {
     if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
     const id = hashToken(token);
     const now = this.clock.now().getTime();
     let c = this.cache.get(id);
-    if (c && this.expired(c.record, now)) {
-      // Another instance may have seen the session more recently: ask the store before refusing.
+    if (c && (this.expired(c.record, now) || now - c.loadedAt >= this.options.cacheMaxAgeMs)) {
+      // Another instance may have seen (or ended) the session more recently: ask the store.
       this.cache.delete(id);
       c = undefined;
     }
@@ -106,7 +112,7 @@ export class SessionManager {
         await this.store.delete(id);
         return null;
       }
-      c = { record, principal };
+      c = { record, principal, loadedAt: now };
       this.remember(id, c);
     }
     if (now - c.record.lastSeenAt.getTime() >= this.options.touchEveryMs) {
