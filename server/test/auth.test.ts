@@ -206,3 +206,16 @@ test('the security administrator sets the password policy; bad values are refuse
   t.regex(r.body.detail, /至少 12 位/);
   t.is(await ta.deps.db.models.AuditLog.count({ where: { action: 'settings.update' } }), 1);
 });
+
+test('signing in again from the same browser ends the previous session', async (t) => {
+  const ta = await startTestApp(t);
+  await ta.createUser({ username: 'twice' });
+  const c = ta.client();
+  await c.login('twice', USER_PASSWORD);
+  const first = new Map(c.cookies);
+  await c.login('twice', USER_PASSWORD);
+  t.is((await c.get('/api/v1/me')).status, 200);
+  const old = ta.client();
+  old.cookies = first;
+  t.is((await old.get('/api/v1/me')).status, 401);
+});

@@ -56,6 +56,8 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       response: meSchema.extend({ token: z.string().optional() }),
       handler: async (ctx, { body }) => {
         const r = await deps.auth.login(body.username, body.password, loginMeta(ctx, deps));
+        // Signing in again from the same browser replaces its previous session rather than keeping both.
+        if (ctx.state.sessionId) await deps.sessions.revoke(ctx.state.sessionId);
         const devCookie = deps.deviceCookie.add(ctx.cookies.get(DeviceCookie.NAME), r.username);
         ctx.cookies.set(DeviceCookie.NAME, devCookie, {
           httpOnly: true,
