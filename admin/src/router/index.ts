@@ -1,0 +1,86 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
+import { useAuthStore } from '../stores/auth.ts';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** page title (Chinese) */
+    title?: string;
+    /** reachable without signing in */
+    public?: boolean;
+    /** permission the signed-in person needs */
+    permission?: string;
+  }
+}
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: () => import('../views/LoginView.vue'), meta: { title: '登录', public: true } },
+  {
+    path: '/change-password',
+    name: 'change-password',
+    component: () => import('../views/ChangePasswordView.vue'),
+    meta: { title: '修改密码' },
+  },
+  {
+    path: '/',
+    component: () => import('../layouts/AdminLayout.vue'),
+    children: [
+      { path: '', name: 'home', component: () => import('../views/HomeView.vue'), meta: { title: '首页' } },
+      {
+        path: 'audit',
+        name: 'audit',
+        component: () => import('../views/AuditLogView.vue'),
+        meta: { title: '审计日志', permission: 'audit:read' },
+      },
+      {
+        path: 'login-log',
+        name: 'login-log',
+        component: () => import('../views/LoginLogView.vue'),
+        meta: { title: '登录日志', permission: 'security:login-log' },
+      },
+      {
+        path: 'forbidden',
+        name: 'forbidden',
+        component: () => import('../views/ForbiddenView.vue'),
+        meta: { title: '无权访问' },
+      },
+      {
+        path: ':rest(.*)*',
+        name: 'not-found',
+        component: () => import('../views/NotFoundView.vue'),
+        meta: { title: '页面不存在' },
+      },
+    ],
+  },
+];
+
+export const router = createRouter({
+  history: createWebHistory(import.meta.env.BASE_URL),
+  routes,
+  scrollBehavior: () => ({ top: 0 }),
+});
+
+router.beforeEach(async (to) => {
+  const auth = useAuthStore();
+  await auth.load();
+  if (!auth.signedIn) {
+    if (to.meta.public) return true;
+    return { name: 'login', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} };
+  }
+  if (auth.mustChangePassword) {
+    return to.name === 'change-password' ? true : { name: 'change-password' };
+  }
+  // change-password stays reachable for a voluntary change
+  if (to.name === 'login') return safeRedirect(to.query.redirect) ?? { name: 'home' };
+  if (to.meta.permission && !auth.can(to.meta.permission)) return { name: 'forbidden' };
+  return true;
+});
+
+router.afterEach((to) => {
+  document.title = `${to.meta.title ? to.meta.title + ' · ' : ''}管理后台 · 医院协同办公系统`;
+});
+
+/** Only same-app paths are accepted as a post-login target (no `//host` or absolute URLs). */
+export function safeRedirect(value: unknown): string | null {
+  const v = Array.isArray(value) ? value[0] : value;
+  return typeof v === 'string' && v.startsWith('/') && !v.startsWith('//') && !v.startsWith('/\\') ? v : null;
+}
