@@ -7,6 +7,8 @@ export interface Me {
   deptId: number | null;
   /** role codes, e.g. `sysadmin` */
   roles: string[];
+  /** display names, same order as roles */
+  roleNames: string[];
   permissions: string[];
   mustChangePassword: boolean;
   csrfToken: string | null;
@@ -41,4 +43,13 @@ export interface LoginLogItem {
   userAgent: string | null;
   result: LoginResult | string;
   reason: string | null;
+}
+
+/** GET /api/v1/me/password-policy */
+export interface PasswordPolicy {
+  minLength: number;
+  minClasses: number;
+  historyCount: number;
+  maxAgeDays: number;
+  forceChangeOnFirstLogin: boolean;
 }

@@ -5,17 +5,6 @@ import { authApi } from '../api/endpoints.ts';
 import type { Me } from '../api/types.ts';
 
 /** Names of the built-in roles (GET /me returns only their codes). */
-const ROLE_NAMES: Record<string, string> = {
-  sysadmin: '系统管理员',
-  secadmin: '安全管理员',
-  auditadmin: '审计管理员',
-  staff: '普通员工',
-};
-
-export function roleName(code: string): string {
-  return ROLE_NAMES[code] ?? code;
-}
-
 export const useAuthStore = defineStore('auth', () => {
   const user = ref<Me | null>(null);
   /** true once GET /me has answered (signed in or not) */

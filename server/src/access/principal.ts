@@ -6,7 +6,10 @@ export interface Principal {
   username: string;
   name: string;
   deptId: number | null;
+  /** role codes */
   roles: string[];
+  /** role display names, same order as `roles` */
+  roleNames: string[];
   permissions: ReadonlySet<Permission>;
   mustChangePassword: boolean;
 }

@@ -23,6 +23,7 @@ export async function loadPrincipal(db: Database, userId: number, policy: Passwo
     name: user.name,
     deptId: user.deptId ?? null,
     roles: roles.map((r) => r.code),
+    roleNames: roles.map((r) => r.name),
     permissions,
     // Accounts without a local password (WeCom sign-in only) have nothing to expire.
     mustChangePassword: (policy.forceChangeOnFirstLogin && !!user.mustChangePassword) || (!!user.passwordHash && passwordExpired(changedAt, policy, now)),

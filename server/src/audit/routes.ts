@@ -36,11 +36,13 @@ export function auditRoutes(deps: AppDeps): RouteSpec[] {
           order: [['seq', 'DESC']],
           offset: (query.page - 1) * query.pageSize,
           limit: query.pageSize,
-          raw: true,
         });
         return {
           total: count,
-          items: rows.map((r) => ({ ...r, seq: Number(r.seq), detail: r.detail ? (JSON.parse(r.detail) as unknown) : null })),
+          items: rows.map((r) => {
+            const row = r.toJSON();
+            return { ...row, seq: Number(row.seq), detail: row.detail ? (JSON.parse(row.detail) as unknown) : null };
+          }),
         };
       },
     }),

@@ -5,13 +5,15 @@ import { actorOf, type AppContext } from '../http/context.ts';
 import { MAX_PASSWORD_LENGTH } from './password-policy.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Principal } from '../access/principal.ts';
+import { passwordPolicySchema } from '../settings/service.ts';
 
 const meSchema = z.object({
   id: z.number(),
   username: z.string(),
   name: z.string(),
   deptId: z.number().nullable(),
-  roles: z.array(z.string()),
+  roles: z.array(z.string()).describe('角色代码'),
+  roleNames: z.array(z.string()).describe('角色名称，与 roles 一一对应'),
   permissions: z.array(z.string()),
   mustChangePassword: z.boolean(),
   csrfToken: z.string().nullable().describe('在 POST/PUT/PATCH/DELETE 请求头 X-CSRF-Token 中回传'),
@@ -24,6 +26,7 @@ function meOf(p: Principal, csrfToken: string | null): z.infer<typeof meSchema> 
     name: p.name,
     deptId: p.deptId,
     roles: p.roles,
+    roleNames: p.roleNames,
     permissions: [...p.permissions],
     mustChangePassword: p.mustChangePassword,
     csrfToken,
@@ -94,6 +97,16 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       tags: ['认证'],
       response: meSchema,
       handler: (ctx) => meOf(ctx.state.principal!, ctx.state.session?.csrfToken ?? null),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/me/password-policy',
+      access: 'authenticated',
+      allowWhilePasswordChangeRequired: true,
+      summary: '当前密码策略（修改密码页面据此提示规则）',
+      tags: ['认证'],
+      response: passwordPolicySchema,
+      handler: () => deps.settings.get('security.passwordPolicy'),
     }),
     defineRoute({
       method: 'post',

@@ -68,7 +68,6 @@ export function securityRoutes(deps: AppDeps): RouteSpec[] {
           order: [['id', 'DESC']],
           offset: (query.page - 1) * query.pageSize,
           limit: query.pageSize,
-          raw: true,
         });
         return { total: count, items: rows };
       },

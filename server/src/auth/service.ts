@@ -4,6 +4,7 @@ import { AppError, badRequest, tooManyRequests } from '../http/errors.ts';
 import type { SettingsService } from '../settings/service.ts';
 import type { RateLimiter } from '../system/rate-limit.ts';
 import { checkPasswordPolicy } from './password-policy.ts';
+import { formatBeijing } from '../time.ts';
 import { burnVerifyTime, hashPassword, normaliseUsername, verifyPassword } from './passwords.ts';
 import type { SessionManager } from './sessions.ts';
 
@@ -60,7 +61,7 @@ export class AuthService {
     const ipKey = `login-ip:${meta.ip}`;
     const ip = await this.limiter.peek(ipKey, this.limits.ipWindowMs);
     if (ip.count >= this.limits.ipMaxFailures && !meta.knownAccounts.includes(username)) {
-      await this.log(username, null, meta, 'rate_limited', `ip failures ${ip.count}`);
+      await this.log(username, null, meta, 'rate_limited', `该网络地址 ${Math.round(this.limits.ipWindowMs / 60_000)} 分钟内已失败 ${ip.count} 次`);
       const retry = Math.max(1, Math.ceil((ip.resetAt.getTime() - this.clock.now().getTime()) / 1000));
       throw tooManyRequests('该网络地址登录失败次数过多，请稍后再试，或在曾经登录过的电脑上登录', retry);
     }
@@ -69,19 +70,19 @@ export class AuthService {
     const now = this.clock.now();
     if (!user || !user.passwordHash) {
       await burnVerifyTime(password);
-      return this.failed(username, null, meta, 'failure', user ? 'no local password' : 'unknown user');
+      return this.failed(username, null, meta, 'failure', user ? '该账号未设置本地密码' : '用户名不存在');
     }
     if (user.status !== 'active') {
       await burnVerifyTime(password);
-      return this.failed(username, user.id, meta, 'disabled', 'account disabled');
+      return this.failed(username, user.id, meta, 'disabled', '账号已停用');
     }
     if (user.lockedUntil && new Date(user.lockedUntil) > now) {
       await burnVerifyTime(password);
-      return this.failed(username, user.id, meta, 'locked', `locked until ${new Date(user.lockedUntil).toISOString()}`);
+      return this.failed(username, user.id, meta, 'locked', `账号锁定中，至 ${formatBeijing(new Date(user.lockedUntil))} 解锁`);
     }
     if (!(await verifyPassword(user.passwordHash, password))) {
       await this.recordBadPassword(user.id, meta);
-      return this.failed(username, user.id, meta, 'failure', 'wrong password');
+      return this.failed(username, user.id, meta, 'failure', '密码错误');
     }
     const actor: Actor = { id: user.id, name: user.username, ip: meta.ip, requestId: meta.requestId };
     await inUnitOfWork(this.db, actor, now, async (uow) => {

@@ -23,7 +23,6 @@ export function inboxRoutes(deps: AppDeps): RouteSpec[] {
           offset: (query.page - 1) * query.pageSize,
           limit: query.pageSize,
           attributes: ['id', 'title', 'body', 'link', 'readAt', 'createdAt'],
-          raw: true,
         });
         return { total: count, items: rows };
       },

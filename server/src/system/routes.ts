@@ -49,7 +49,6 @@ export function systemRoutes(deps: AppDeps): RouteSpec[] {
           offset: (query.page - 1) * query.pageSize,
           limit: query.pageSize,
           attributes: { exclude: ['payload'] },
-          raw: true,
         });
         return { total: count, items: rows };
       },
@@ -81,7 +80,6 @@ export function systemRoutes(deps: AppDeps): RouteSpec[] {
           offset: (query.page - 1) * query.pageSize,
           limit: query.pageSize,
           attributes: { exclude: ['payload'] },
-          raw: true,
         });
         return { total: count, items: rows };
       },
