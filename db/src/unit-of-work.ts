@@ -1,4 +1,4 @@
-import type { Transaction } from 'sequelize';
+import { UniqueConstraintError, type Transaction } from 'sequelize';
 import { appendAudit, type AuditEntry } from './audit.ts';
 import type { Database } from './database.ts';
 
@@ -61,20 +61,29 @@ async function writeOutbox(db: Database, t: Transaction, messages: OutboxMessage
   );
   const fresh = messages.filter((m, i) => !existing.has(m.idempotencyKey) && keys.indexOf(m.idempotencyKey) === i);
   if (!fresh.length) return;
-  await Outbox.bulkCreate(
-    fresh.map((m) => ({
-      channel: m.channel,
-      recipient: m.recipient,
-      payload: m.payload,
-      idempotencyKey: m.idempotencyKey,
-      nextAttemptAt: m.notBefore ?? now,
-      leaseOwner: null,
-      leaseUntil: null,
-      lastError: null,
-      sentAt: null,
-    })),
-    { transaction: t },
-  );
+  for (const m of fresh) {
+    try {
+      await Outbox.create(
+        {
+          channel: m.channel,
+          recipient: m.recipient,
+          payload: m.payload,
+          idempotencyKey: m.idempotencyKey,
+          nextAttemptAt: m.notBefore ?? now,
+          leaseOwner: null,
+          leaseUntil: null,
+          lastError: null,
+          sentAt: null,
+        },
+        { transaction: t },
+      );
+    } catch (err) {
+      // A concurrent unit of work (a double submit) stored the same key first: one message is
+      // enough, and this transaction's own change must not be lost over it. The failed statement
+      // alone is rolled back (MariaDB, SQLite, SQL Server); the transaction goes on.
+      if (!(err instanceof UniqueConstraintError)) throw err;
+    }
+  }
 }
 
 /** Audit something that has no business change of its own (a refused request, a login failure). */

@@ -108,6 +108,16 @@ export class JobRunner {
     const { Job } = this.db.models;
     const handler = this.handlers.get(job.kind);
     const mine = { id: job.id, leaseOwner: this.owner };
+    if (job.attempts > job.maxAttempts) {
+      // Taken over after its holders died maxAttempts times: a job that kills its process must
+      // not go on to kill every other process, one lease after another.
+      this.log.warn({ jobId: job.id, kind: job.kind, attempts: job.attempts }, 'job abandoned: its holders kept dying');
+      await Job.update(
+        { status: 'dead', leaseOwner: null, leaseUntil: null, lastError: `已尝试 ${job.attempts - 1} 次，最后一次执行中断（租约过期），不再重试` },
+        { where: mine },
+      );
+      return;
+    }
     try {
       if (!handler) throw new Error(`no handler registered for job kind ${job.kind}`);
       await handler(job.payload, { id: job.id, attempts: job.attempts, now: this.clock.now() });
