@@ -92,8 +92,20 @@ export interface ChainReport {
   firstBad?: { seq: number; reason: string };
 }
 
+/**
+ * A chain head copied outside the database (file, log collector). Whoever can write the database
+ * can cut the newest rows and set the head back to the new last row; an older anchor that no
+ * longer matches gives that away.
+ */
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+}
+
 /** Recompute the chain from the first row; name the first row that does not match. */
-export async function verifyAuditChain(db: Database, batch = 1000): Promise<ChainReport> {
+export async function verifyAuditChain(db: Database, opts: { batch?: number; anchors?: AuditAnchor[] } = {}): Promise<ChainReport> {
+  const batch = opts.batch ?? 1000;
+  const anchors = new Map((opts.anchors ?? []).map((a) => [a.seq, a.hash]));
   const { AuditLog, AuditHead } = db.models;
   // The head is read first: rows appended while the scan runs (the server keeps working) come
   // after it and are checked as chain links, but must not read as a mismatch with the head.
@@ -119,6 +131,9 @@ export async function verifyAuditChain(db: Database, batch = 1000): Promise<Chai
       const expect = sealAuditRow(db.auditKey, { ...r, seq, at: new Date(r.at) });
       if (expect !== r.hash) return { ok: false, checked, firstBad: { seq, reason: '内容与签名不符（记录被篡改）' } };
       if (seq === headSeq) atHead = r.hash;
+      const anchored = anchors.get(seq);
+      if (anchored !== undefined && anchored !== r.hash) return { ok: false, checked, firstBad: { seq, reason: '与库外留存的链头锚点不符（记录被重写）' } };
+      anchors.delete(seq);
       prev = r.hash;
       expectSeq++;
       checked++;
@@ -128,5 +143,9 @@ export async function verifyAuditChain(db: Database, batch = 1000): Promise<Chai
     return { ok: false, checked, firstBad: { seq: checked + 1, reason: `链尾被截断：链头记录为第 ${headSeq} 条，实际只有 ${checked} 条` } };
   }
   if (atHead !== head.hash) return { ok: false, checked, firstBad: { seq: headSeq, reason: '链头记录与日志不符（链头被改动）' } };
+  const missing = [...anchors.keys()].filter((s) => s > checked).sort((a, b) => a - b)[0];
+  if (missing !== undefined) {
+    return { ok: false, checked, firstBad: { seq: checked + 1, reason: `链尾被截断：库外锚点记录到第 ${missing} 条，数据库只有 ${checked} 条` } };
+  }
   return { ok: true, checked };
 }

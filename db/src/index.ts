@@ -1,6 +1,6 @@
 export { openDatabase, type Database, type DatabaseOptions } from './database.ts';
 export { migrate, schemaStatus, SchemaTooNewError, MIGRATIONS, type SchemaStatus } from './migrate.ts';
-export { appendAudit, verifyAuditChain, sealAuditRow, type AuditEntry, type ChainReport } from './audit.ts';
+export { appendAudit, verifyAuditChain, sealAuditRow, type AuditEntry, type ChainReport, type AuditAnchor } from './audit.ts';
 export { inUnitOfWork, auditStandalone, type UnitOfWork, type OutboxMessage, type Actor } from './unit-of-work.ts';
 export { parseDbUrl, redactUrl, type Dialect, type DbTarget } from './url.ts';
 export { jsonText, parseJsonColumn } from './json.ts';

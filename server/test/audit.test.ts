@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { auditStandalone, inUnitOfWork, verifyAuditChain, type Database } from '@oa/db';
 import { startTestApp, USER_PASSWORD, type TestApp } from './helpers/app.ts';
+import { readAnchors, writeAnchor } from '../src/audit/anchors.ts';
 
 // R18 operation log: every audited action joins an HMAC hash chain; altering, removing or cutting
 // off rows is detected and the first bad row is named, on the server and by `npm run audit:verify`.
@@ -210,11 +211,35 @@ test('npm run audit:verify exits 0 on an intact log and 2 after tampering, namin
 
   const ok = await runAuditVerify(ta);
   t.is(ok.code, 0, ok.stderr);
-  t.is(ok.stdout.trim(), `审计日志完整：共 ${total} 条，哈希链校验通过。`);
+  t.is(ok.stdout.trim(), `审计日志完整：共 ${total} 条，哈希链校验通过（对照库外锚点 0 个）。`);
 
   const seq = await seqOf(db, 'auth.password_change');
   await rawExec(db, "UPDATE audit_log SET result = 'failure' WHERE seq = ?", [seq]);
   const bad = await runAuditVerify(ta);
   t.is(bad.code, 2, bad.stderr);
   t.regex(bad.stdout, new RegExp(`^审计日志被篡改：第 ${seq} 条记录校验失败（内容与签名不符（记录被篡改））。此前 ${seq - 1} 条完好。`));
+});
+
+test('cutting the newest rows and resetting the head is caught by the anchor kept outside the database', async (t) => {
+  const ta = await startTestApp(t);
+  await busyMorning(ta);
+  const db = ta.deps.db;
+  const anchor = await writeAnchor(db, ta.deps.config.dataDir, ta.deps.log, ta.clock.now());
+  t.truthy(anchor);
+  t.deepEqual(readAnchors(ta.deps.config.dataDir), [anchor!]);
+  t.true((await verifyAuditChain(db, { anchors: readAnchors(ta.deps.config.dataDir) })).ok);
+  // an insider deletes the last two rows and points the head at the new last row: the chain
+  // itself is consistent again ...
+  const keep = anchor!.seq - 2;
+  await rawExec(db, 'DELETE FROM audit_log WHERE seq > ?', [keep]);
+  const [rows] = await db.sequelize.query('SELECT hash FROM audit_log WHERE seq = ?', { replacements: [keep] });
+  await rawExec(db, 'UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [keep, (rows as { hash: string }[])[0]!.hash]);
+  t.true((await verifyAuditChain(db)).ok, 'without an anchor the cut is invisible');
+  // ... but not with the anchor
+  const r = await verifyAuditChain(db, { anchors: readAnchors(ta.deps.config.dataDir) });
+  t.false(r.ok);
+  t.is(r.firstBad?.seq, keep + 1);
+  t.regex(r.firstBad!.reason, /库外锚点/);
+  const cli = await runAuditVerify(ta);
+  t.is(cli.code, 2);
 });

@@ -3,6 +3,7 @@ import { Op, verifyAuditChain } from '@oa/db';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { pageQuery } from '../auth/security-routes.ts';
 import type { AppDeps } from '../deps.ts';
+import { readAnchors } from './anchors.ts';
 
 /** R18 operation log, readable by the audit administrator only. */
 export function auditRoutes(deps: AppDeps): RouteSpec[] {
@@ -52,7 +53,7 @@ export function auditRoutes(deps: AppDeps): RouteSpec[] {
       access: { permission: 'audit:verify' },
       summary: '校验审计日志哈希链',
       tags: ['审计'],
-      handler: () => verifyAuditChain(deps.db),
+      handler: () => verifyAuditChain(deps.db, { anchors: readAnchors(deps.config.dataDir) }),
     }),
   ];
 }

@@ -1,5 +1,6 @@
 import { openDatabase, verifyAuditChain } from '@oa/db';
 import { ConfigError, deriveKey, loadConfig } from '../config.ts';
+import { readAnchors } from '../audit/anchors.ts';
 
 /**
  * `npm run audit:verify`: recompute the audit hash chain with the same DB_URL / DATA_DIR /
@@ -19,9 +20,10 @@ async function main(): Promise<number> {
   }
   const db = openDatabase({ url: config.DB_URL, dataDir: config.dataDir, auditKey: deriveKey(config.secret, 'audit-chain') });
   try {
-    const r = await verifyAuditChain(db);
+    const anchors = readAnchors(config.dataDir);
+    const r = await verifyAuditChain(db, { anchors });
     if (r.ok) {
-      console.log(`审计日志完整：共 ${r.checked} 条，哈希链校验通过。`);
+      console.log(`审计日志完整：共 ${r.checked} 条，哈希链校验通过（对照库外锚点 ${anchors.length} 个）。`);
       return 0;
     }
     console.log(`审计日志被篡改：第 ${r.firstBad!.seq} 条记录校验失败（${r.firstBad!.reason}）。此前 ${r.checked} 条完好。`);

@@ -1,8 +1,12 @@
 import { Op } from '@oa/db';
 import type { AppDeps } from '../deps.ts';
+import { writeAnchor } from '../audit/anchors.ts';
 
 /** Recurring upkeep, in Beijing time. */
 export function registerHousekeeping(deps: AppDeps): void {
+  deps.jobs.every('audit.anchor', '0 * * * *', async (_p, job) => {
+    await writeAnchor(deps.db, deps.config.dataDir, deps.log, job.now);
+  });
   deps.jobs.every('sessions.purge', '*/10 * * * *', async () => {
     await deps.sessions.purgeExpired();
   });
