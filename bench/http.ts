@@ -45,8 +45,13 @@ function child(args: string[], env: Record<string, string>): { proc: ChildProces
     waitFor: (s) =>
       new Promise((resolve, reject) => {
         const t = setInterval(() => {
-          if (out.includes(s)) (clearInterval(t), resolve());
-          if (proc.exitCode !== null) (clearInterval(t), reject(new Error(`exited: ${out}`)));
+          if (out.includes(s)) {
+            clearInterval(t);
+            resolve();
+          } else if (proc.exitCode !== null) {
+            clearInterval(t);
+            reject(new Error(`exited: ${out}`));
+          }
         }, 50);
       }),
   };
@@ -85,7 +90,10 @@ async function mariadbReachable(): Promise<boolean> {
   const u = new URL(MARIADB);
   return new Promise((resolve) => {
     const s = net.connect(Number(u.port || 3306), u.hostname);
-    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
