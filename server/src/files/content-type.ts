@@ -53,8 +53,9 @@ function looksLikeUtf8Text(file: string): boolean {
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
     const sample = buf.subarray(0, n);
     if (sample.includes(0)) return false;
-    // a multi-byte character cut at the sample's end is fine; anything else must decode
-    new TextDecoder('utf-8', { fatal: true }).decode(n === buf.length ? sample.subarray(0, n - 4) : sample);
+    // a multi-byte character cut at the sample's end is fine (stream: it waits for the rest);
+    // anything else must decode
+    new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: n === buf.length });
     return true;
   } catch {
     return false;

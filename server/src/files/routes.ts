@@ -51,12 +51,13 @@ export function fileRoutes(deps: AppDeps): RouteSpec[] {
       handler: async (ctx, { params }) => {
         const f = await deps.files.readable(ctx.state.principal!, params.id);
         if (!f) throw notFound('文件不存在或无权访问');
+        const body = await deps.files.storage.open(f.storageName);
         ctx.set('Content-Disposition', contentDisposition(f.originalName));
         ctx.set('Content-Security-Policy', "default-src 'none'; sandbox");
         ctx.set('Cache-Control', 'private, no-store');
         ctx.type = f.mime;
         ctx.length = Number(f.size);
-        ctx.body = deps.files.storage.open(f.storageName);
+        ctx.body = body;
       },
     }),
   ];

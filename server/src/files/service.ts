@@ -39,9 +39,11 @@ export const toMeta = (f: StoredFile): FileMeta => ({
 /** Keep the name for display only: no path parts, no control characters, bounded length. */
 export function cleanFileName(name: string): string {
   const base = name.replace(/\\/g, '/').split('/').pop() ?? '';
+  // bidi controls (U+202E "invoice\u202Efdp.exe" shows as "invoiceexe.pdf") are dropped
   // eslint-disable-next-line no-control-regex
-  const cleaned = base.normalize('NFC').replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_').trim();
-  return (cleaned || '未命名文件').slice(-200);
+  const cleaned = base.normalize('NFC').replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '_').trim();
+  // by code point, so a cut never leaves half a surrogate pair (unencodable in the download header)
+  return Array.from(cleaned || '未命名文件').slice(-200).join('');
 }
 
 export class FileService {
@@ -68,7 +70,7 @@ export class FileService {
     const tmp = this.storage.tempPath();
     let bb: busboy.Busboy;
     try {
-      bb = busboy({ headers: headers as busboy.BusboyConfig['headers'], defParamCharset: 'utf8', limits: { files: 1, fileSize: maxBytes, fields: 10, parts: 12, fieldSize: 1024 } });
+      bb = busboy({ headers: headers as busboy.BusboyConfig['headers'], defParamCharset: 'utf8', limits: { files: 1, fileSize: maxBytes + 1, fields: 10, parts: 12, fieldSize: 1024 } });
     } catch {
       throw badRequest('上传请求格式不正确（需要 multipart/form-data）');
     }
@@ -89,6 +91,7 @@ export class FileService {
             cb(null, chunk);
           },
         });
+        // busboy signals 'limit' on reaching fileSize, so it is one byte over the allowed size
         stream.on('limit', () => stream.destroy(new TooLarge()));
         pending = pipeline(stream, counter, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 })).then(() => {
           got = { name: cleanFileName(info.filename ?? ''), size, sha256: hash.digest('hex') };

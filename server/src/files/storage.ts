@@ -31,8 +31,10 @@ export class LocalDiskStorage {
     await fs.promises.rename(tempFile, dest);
   }
 
-  open(storageName: string): fs.ReadStream {
-    return fs.createReadStream(this.pathOf(storageName));
+  /** Opened before the response starts: a missing file fails here, not in the middle of a reply. */
+  async open(storageName: string): Promise<fs.ReadStream> {
+    const handle = await fs.promises.open(this.pathOf(storageName), 'r');
+    return handle.createReadStream();
   }
 
   async remove(storageName: string): Promise<void> {

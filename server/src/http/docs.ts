@@ -30,7 +30,7 @@ export function docsRoutes(openapi: () => unknown): RouteSpec[] {
       summary: '接口文档脚本',
       handler: (ctx) => {
         ctx.type = 'text/javascript; charset=utf-8';
-        return "window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', deepLinking: true });";
+        return "window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#swagger-ui', deepLinking: true, validatorUrl: null });";
       },
     }),
     ...['swagger-ui.css', 'swagger-ui-bundle.js'].map((file) =>

@@ -5,13 +5,23 @@ import type { Metrics } from '../system/health.ts';
 import { AppError } from './errors.ts';
 import { sendProblem } from './problem.ts';
 
+/**
+ * The caller's address. Behind a trusted proxy (TRUST_PROXY) it is the last X-Forwarded-For entry,
+ * the one our proxy appended; earlier entries are whatever the client wrote (Koa's `ctx.ip` takes
+ * the first, which a client can set to 127.0.0.1).
+ */
+function clientIp(ctx: Context): string {
+  const forwarded = ctx.app.proxy ? ctx.ips : [];
+  return forwarded.length ? forwarded[forwarded.length - 1]! : ctx.ip;
+}
+
 /** Request id (kept from X-Request-Id when sane), a child logger, one access-log line, metrics. */
 export function requestContext(log: Logger, metrics: Metrics) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const incoming = ctx.get('x-request-id');
     const requestId = /^[A-Za-z0-9._-]{8,64}$/.test(incoming) ? incoming : crypto.randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.ip = ctx.ip;
+    ctx.state.ip = clientIp(ctx);
     ctx.state.log = log.child({ requestId });
     ctx.set('X-Request-Id', requestId);
     const start = process.hrtime.bigint();

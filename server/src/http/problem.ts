@@ -29,7 +29,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 export function sendProblem(ctx: Context, err: AppError): void {
   ctx.status = err.status;
   if (err.headers) for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
-  ctx.type = 'application/problem+json';
+  ctx.type = 'application/problem+json; charset=utf-8';
   ctx.body = {
     type: `about:blank`,
     title: TITLES[err.status] ?? '错误',
@@ -60,8 +60,14 @@ export async function problemMiddleware(ctx: Context, next: Next): Promise<void>
       return;
     }
     const status = (err as { status?: number; expose?: boolean }).status;
-    if (status && status >= 400 && status < 500 && (err as { expose?: boolean }).expose) {
-      // errors thrown by Koa/router internals (e.g. 405)
+    // errors thrown by Koa/router internals: 405, and 501 for a method the router does not know
+    // (PROPFIND, TRACE… from scanners), which is the caller's doing, not a server fault
+    if (status && ((status >= 400 && status < 500 && (err as { expose?: boolean }).expose) || status === 501)) {
+      if (status === 405) {
+        // RFC 9110 §15.5.6: a 405 names the methods the resource has
+        const matched = (ctx as { matched?: Array<{ methods: string[] }> }).matched ?? [];
+        ctx.set('Allow', [...new Set(matched.flatMap((l) => l.methods))].join(', '));
+      }
       sendProblem(ctx, new AppError(status, 'HTTP_' + status, TITLES[status] ?? '请求无效'));
       return;
     }

@@ -64,7 +64,9 @@ export function serveClients(mounts: Mount[], fallbackHtml: string) {
     const ext = path.extname(target);
     ctx.type = TYPES[ext] ?? 'application/octet-stream';
     // hashed assets are immutable; the shell must always be fresh
-    ctx.set('Cache-Control', target === index ? 'no-cache' : /[.-][A-Za-z0-9_-]{8,}\.(js|css|woff2?)$/.test(target) ? 'public, max-age=31536000, immutable' : 'public, max-age=3600');
+    // Only the bundler's content-hashed output under assets/ is immutable; the shell is always revalidated.
+    const hashed = target.startsWith(path.join(m.root, 'assets') + path.sep) && /-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/.test(target);
+    ctx.set('Cache-Control', target === index ? 'no-cache' : hashed ? 'public, max-age=31536000, immutable' : 'public, max-age=3600');
     ctx.status = 200;
     ctx.body = fs.createReadStream(target);
   };

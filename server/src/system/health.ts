@@ -32,7 +32,7 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 export function healthRoutes(deps: AppDeps): RouteSpec[] {
   let schemaCheckedAt = 0;
-  let schema: { current: boolean; pending: string[] } | null = null;
+  let schema: { current: boolean; pending: string[]; unknown: string[] } | null = null;
   return [
     defineRoute({
       method: 'get',
@@ -48,14 +48,15 @@ export function healthRoutes(deps: AppDeps): RouteSpec[] {
           // Schema cannot change under a running process except by hand: recheck once a minute.
           if (!schema || now - schemaCheckedAt > 60_000) {
             const s = await schemaStatus(deps.db);
-            schema = { current: s.pending.length === 0 && s.unknown.length === 0, pending: s.pending };
+            schema = { current: s.pending.length === 0 && s.unknown.length === 0, pending: s.pending, unknown: s.unknown };
             schemaCheckedAt = now;
           }
         } catch {
           throw serviceUnavailable('数据库暂时无法访问', 5);
         }
+        if (schema.unknown.length) throw serviceUnavailable(`数据库结构比当前程序新（未知迁移：${schema.unknown.join(', ')}），请升级程序`, 30);
         if (!schema.current) throw serviceUnavailable(`数据库迁移未完成：${schema.pending.join(', ')}`, 30);
-        return { status: 'ok' as const, version: VERSION, db: { dialect: deps.db.dialect, ok: true }, migrations: schema };
+        return { status: 'ok' as const, version: VERSION, db: { dialect: deps.db.dialect, ok: true }, migrations: { current: schema.current, pending: schema.pending } };
       },
     }),
     defineRoute({
