@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Op, verifyAuditChain } from '@oa/db';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
-import { pageQuery } from '../auth/security-routes.ts';
+import { pageQuery, pageWindow } from '../http/paging.ts';
 import type { AppDeps } from '../deps.ts';
 import { readAnchors } from './anchors.ts';
 
@@ -35,8 +35,7 @@ export function auditRoutes(deps: AppDeps): RouteSpec[] {
         const { rows, count } = await deps.db.models.AuditLog.findAndCountAll({
           where,
           order: [['seq', 'DESC']],
-          offset: (query.page - 1) * query.pageSize,
-          limit: query.pageSize,
+          ...pageWindow(query),
         });
         return {
           total: count,

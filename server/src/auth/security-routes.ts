@@ -4,12 +4,8 @@ import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { actorOf } from '../http/context.ts';
 import { notFound } from '../http/errors.ts';
 import { passwordPolicySchema } from '../settings/service.ts';
+import { pageQuery, pageWindow } from '../http/paging.ts';
 import type { AppDeps } from '../deps.ts';
-
-export const pageQuery = {
-  page: z.coerce.number().int().min(1).default(1),
-  pageSize: z.coerce.number().int().min(1).max(200).default(20),
-};
 
 /** R18 security settings: password rules, unlocking, the login log (security administrator). */
 export function securityRoutes(deps: AppDeps): RouteSpec[] {
@@ -66,8 +62,7 @@ export function securityRoutes(deps: AppDeps): RouteSpec[] {
         const { rows, count } = await deps.db.models.LoginLog.findAndCountAll({
           where,
           order: [['id', 'DESC']],
-          offset: (query.page - 1) * query.pageSize,
-          limit: query.pageSize,
+          ...pageWindow(query),
         });
         return { total: count, items: rows };
       },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { notFound } from '../http/errors.ts';
-import { pageQuery } from '../auth/security-routes.ts';
+import { pageQuery, pageWindow } from '../http/paging.ts';
 import type { AppDeps } from '../deps.ts';
 
 /** The in-app inbox: each person sees only their own messages. */
@@ -20,8 +20,7 @@ export function inboxRoutes(deps: AppDeps): RouteSpec[] {
         const { rows, count } = await deps.db.models.InboxMessage.findAndCountAll({
           where,
           order: [['id', 'DESC']],
-          offset: (query.page - 1) * query.pageSize,
-          limit: query.pageSize,
+          ...pageWindow(query),
           attributes: ['id', 'title', 'body', 'link', 'readAt', 'createdAt'],
         });
         return { total: count, items: rows };

@@ -3,7 +3,7 @@ import { auditStandalone } from '@oa/db';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { actorOf } from '../http/context.ts';
 import { notFound } from '../http/errors.ts';
-import { pageQuery } from '../auth/security-routes.ts';
+import { pageQuery, pageWindow } from '../http/paging.ts';
 import { uploadSettingsSchema } from '../settings/service.ts';
 import type { AppDeps } from '../deps.ts';
 
@@ -46,8 +46,7 @@ export function systemRoutes(deps: AppDeps): RouteSpec[] {
         const { rows, count } = await deps.db.models.Outbox.findAndCountAll({
           where,
           order: [['id', 'DESC']],
-          offset: (query.page - 1) * query.pageSize,
-          limit: query.pageSize,
+          ...pageWindow(query),
           attributes: { exclude: ['payload'] },
         });
         return { total: count, items: rows };
@@ -77,8 +76,7 @@ export function systemRoutes(deps: AppDeps): RouteSpec[] {
         const { rows, count } = await deps.db.models.Job.findAndCountAll({
           where: query.status ? { status: query.status } : {},
           order: [['id', 'DESC']],
-          offset: (query.page - 1) * query.pageSize,
-          limit: query.pageSize,
+          ...pageWindow(query),
           attributes: { exclude: ['payload'] },
         });
         return { total: count, items: rows };
