@@ -2,7 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import Router from '@koa/router';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './logger.ts';
 import { Redis } from 'ioredis';
 import type { Database } from '@oa/db';
 import { deriveKey, type Config } from './config.ts';
@@ -33,7 +34,7 @@ import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { docsRoutes } from './http/docs.ts';
 import { problemMiddleware } from './http/problem.ts';
-import { rejectAmbiguousPaths, requestContext, securityHeaders } from './http/middleware.ts';
+import { edge } from './http/middleware.ts';
 import { serveClients } from './http/static.ts';
 import { LANDING_HTML } from './http/landing.ts';
 import { registerHousekeeping } from './jobs/housekeeping.ts';
@@ -61,7 +62,7 @@ export interface OaApp {
 export async function createApp(opts: AppOptions): Promise<OaApp> {
   const { config, db } = opts;
   const clock = opts.clock ?? systemClock;
-  const log = opts.logger ?? pino({ level: config.LOG_LEVEL, base: { svc: 'oa-server' } });
+  const log = opts.logger ?? createLogger(config.LOG_LEVEL).log;
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true }) : null;
   const bus: Bus = redis ? await RedisBus.connect(redis) : new LocalBus();
   const settings = new SettingsService(db, clock, bus, {
@@ -129,10 +130,11 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
   const router = new Router();
   mountRoutes(router, routes, deps);
 
-  koa.use(requestContext(log, metrics));
-  koa.use(securityHeaders({ hsts: config.cookieSecure }));
+  koa.use(edge(log, metrics, { hsts: config.cookieSecure }));
   koa.use(problemMiddleware);
-  koa.use(rejectAmbiguousPaths);
+  koa.use(router.routes());
+  koa.use(router.allowedMethods({ throw: true }));
+  // Last: only what no route answered reaches the built clients.
   koa.use(
     serveClients(
       [
@@ -142,8 +144,6 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
       LANDING_HTML,
     ),
   );
-  koa.use(router.routes());
-  koa.use(router.allowedMethods({ throw: true }));
 
   return {
     koa,

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { migrate, openDatabase, redactUrl, SchemaTooNewError, type Database } from '@oa/db';
-import { pino } from 'pino';
 import { ConfigError, deriveKey, loadConfig, type Config } from './config.ts';
+import { createLogger } from './logger.ts';
 import { createApp } from './app.ts';
 import { bootstrap, credentialLines } from './bootstrap.ts';
 
@@ -17,7 +17,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.LOG_LEVEL, base: { svc: 'oa-server' } });
+  const { log, flush } = createLogger(config.LOG_LEVEL);
+  process.on('exit', flush);
   const db: Database = openDatabase({
     url: config.DB_URL,
     dataDir: config.dataDir,

@@ -36,13 +36,13 @@ export interface Mount {
  */
 export function serveClients(mounts: Mount[], fallbackHtml: string) {
   const sorted = [...mounts].sort((a, b) => b.prefix.length - a.prefix.length);
+  // Mounted last: it sees only requests that no route answered.
   return async (ctx: Context, next: Next): Promise<void> => {
-    await next();
-    if (ctx.body !== undefined || ctx.status !== 404) return;
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return;
-    if (ctx.path === '/api' || ctx.path.startsWith('/api/') || ctx.path.startsWith('/wecom/')) return;
+    if (ctx.body !== undefined || ctx.status !== 404) return next();
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    if (ctx.path === '/api' || ctx.path.startsWith('/api/') || ctx.path.startsWith('/wecom/')) return next();
     const m = sorted.find((x) => ctx.path === x.prefix.slice(0, -1) || ctx.path.startsWith(x.prefix));
-    if (!m) return;
+    if (!m) return next();
     if (ctx.path === m.prefix.slice(0, -1)) {
       ctx.redirect(m.prefix);
       return;
@@ -63,7 +63,6 @@ export function serveClients(mounts: Mount[], fallbackHtml: string) {
     else if (path.extname(rel) && !rel.endsWith('.html')) return; // a missing asset is a 404, not the app shell
     const ext = path.extname(target);
     ctx.type = TYPES[ext] ?? 'application/octet-stream';
-    // hashed assets are immutable; the shell must always be fresh
     // Only the bundler's content-hashed output under assets/ is immutable; the shell is always revalidated.
     const hashed = target.startsWith(path.join(m.root, 'assets') + path.sep) && /-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$/.test(target);
     ctx.set('Cache-Control', target === index ? 'no-cache' : hashed ? 'public, max-age=31536000, immutable' : 'public, max-age=3600');
