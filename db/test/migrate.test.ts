@@ -74,6 +74,7 @@ test('a schema written by a newer program is refused with a Chinese message', as
   t.deepEqual((await schemaStatus(db)).executed.sort(), [...ALL, '0002-leave-requests'].sort());
 });
 
+if (!onMysql) console.log('migrate.test.ts: the concurrent-start test needs MariaDB (GET_LOCK); it runs with TEST_DB_URL=mysql://… in CI');
 (onMysql ? test : test.skip)('two instances starting together on MariaDB: one migrates, the other waits and finds it done', async (t) => {
   const { db, open } = await emptyDb(t);
   const other = open();
