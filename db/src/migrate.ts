@@ -2,6 +2,7 @@ import { Umzug, SequelizeStorage } from 'umzug';
 import type { QueryInterface } from 'sequelize';
 import type { Database } from './database.ts';
 import * as m0001 from './migrations/0001-foundation.ts';
+import * as m0002 from './migrations/0002-organisation.ts';
 
 interface Migration {
   name: string;
@@ -12,7 +13,10 @@ interface Migration {
  * Forward-only, numbered. Listed explicitly (no glob) so the recorded names never depend on file
  * extensions or on how the code was compiled.
  */
-export const MIGRATIONS: readonly Migration[] = [{ name: '0001-foundation', up: m0001.up }];
+export const MIGRATIONS: readonly Migration[] = [
+  { name: '0001-foundation', up: m0001.up },
+  { name: '0002-organisation', up: m0002.up },
+];
 
 export class SchemaTooNewError extends Error {
   constructor(readonly unknown: string[]) {

@@ -75,7 +75,8 @@ export async function bootstrap(deps: AppDeps, opts: { demo: boolean }): Promise
       });
       result.adminPassword = password;
     } catch (err) {
-      if (!(err instanceof UniqueConstraintError)) throw err; // another instance bootstrapped first
+      // Only a race with another instance bootstrapping at the same moment is harmless.
+      if (!(err instanceof UniqueConstraintError) || (await User.count({ where: { username: 'admin' } })) === 0) throw err;
     }
   }
   if (opts.demo && (await Campus.count()) === 0) {
@@ -89,7 +90,7 @@ export async function bootstrap(deps: AppDeps, opts: { demo: boolean }): Promise
       });
       result.demo = { ...summary, password };
     } catch (err) {
-      if (!(err instanceof UniqueConstraintError)) throw err;
+      if (!(err instanceof UniqueConstraintError) || (await Campus.count()) === 0) throw err;
     }
   }
   return result;

@@ -8,6 +8,7 @@ import {
   type Sequelize,
 } from 'sequelize';
 import { jsonText } from '../json.ts';
+import { nameSearchKeys } from '../pinyin.ts';
 
 // Models mirror the tables created by the numbered migrations; migrations are the source of truth
 // for the schema, models only describe how the application reads and writes it.
@@ -31,6 +32,28 @@ export class Department extends Model<InferAttributes<Department>, InferCreation
   declare kind: DeptKind;
   declare sort: CreationOptional<number>;
   declare enabled: CreationOptional<boolean>;
+  /** ids from the root down to this department, `/1/5/9/`: subtree = path prefix */
+  declare path: CreationOptional<string>;
+  /** depth below the root (root = 0) */
+  declare level: CreationOptional<number>;
+}
+
+export type TitleGrade = 'senior' | 'vice_senior' | 'intermediate' | 'junior';
+
+/** 职称: professional title (主任医师, 主管护师 …). */
+export class Title extends Model<InferAttributes<Title>, InferCreationAttributes<Title>> {
+  declare id: CreationOptional<number>;
+  declare code: string;
+  declare name: string;
+  declare grade: TitleGrade | null;
+}
+
+/** 职务: administrative position (院长, 科主任, 护士长 …); `rank` orders them for 逐级 rules. */
+export class Position extends Model<InferAttributes<Position>, InferCreationAttributes<Position>> {
+  declare id: CreationOptional<number>;
+  declare code: string;
+  declare name: string;
+  declare rank: CreationOptional<number>;
 }
 
 export class Post extends Model<InferAttributes<Post>, InferCreationAttributes<Post>> {
@@ -56,6 +79,20 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
   declare failedCount: CreationOptional<number>;
   declare lockedUntil: Date | null;
   declare status: CreationOptional<UserStatus>;
+  declare titleId: number | null;
+  declare positionId: number | null;
+  /** explicit direct superior; when null it is derived from the department head chain */
+  declare superiorId: number | null;
+  declare gender: string | null;
+  declare workPhone: string | null;
+  /** whether colleagues may see the personal mobile in the address book */
+  declare mobilePublic: CreationOptional<boolean>;
+  /** search keys, maintained from `name` by a hook */
+  declare pinyin: CreationOptional<string | null>;
+  declare pinyinInitials: CreationOptional<string | null>;
+  declare sort: CreationOptional<number>;
+  /** who took over this person's open work when they were disabled */
+  declare successorId: number | null;
   declare version: CreationOptional<number>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
@@ -203,6 +240,49 @@ export class RateCounter extends Model<InferAttributes<RateCounter>, InferCreati
   declare count: number;
 }
 
+/** secondary departments (兼职科室) */
+export class UserDept extends Model<InferAttributes<UserDept>, InferCreationAttributes<UserDept>> {
+  declare userId: number;
+  declare deptId: number;
+}
+
+export type LeaderKind = 'head' | 'deputy';
+
+export class DeptLeader extends Model<InferAttributes<DeptLeader>, InferCreationAttributes<DeptLeader>> {
+  declare deptId: number;
+  declare userId: number;
+  declare kind: LeaderKind;
+  declare sort: CreationOptional<number>;
+}
+
+/** 分管领导: a leader oversees departments */
+export class LeaderInCharge extends Model<InferAttributes<LeaderInCharge>, InferCreationAttributes<LeaderInCharge>> {
+  declare userId: number;
+  declare deptId: number;
+}
+
+/** a role held only for some departments (with or without their subtrees) */
+export class UserRoleScope extends Model<InferAttributes<UserRoleScope>, InferCreationAttributes<UserRoleScope>> {
+  declare id: CreationOptional<number>;
+  declare userId: number;
+  declare roleId: number;
+  declare deptId: number;
+  declare subtree: CreationOptional<boolean>;
+}
+
+/** 自定义角色组: a named set of people; shared when ownerId is null, else personal */
+export class UserGroup extends Model<InferAttributes<UserGroup>, InferCreationAttributes<UserGroup>> {
+  declare id: CreationOptional<number>;
+  declare name: string;
+  declare ownerId: number | null;
+  declare createdAt: Date;
+}
+
+export class UserGroupMember extends Model<InferAttributes<UserGroupMember>, InferCreationAttributes<UserGroupMember>> {
+  declare groupId: number;
+  declare userId: number;
+}
+
 export interface Models {
   Campus: typeof Campus;
   Department: typeof Department;
@@ -221,9 +301,18 @@ export interface Models {
   StoredFile: typeof StoredFile;
   Setting: typeof Setting;
   RateCounter: typeof RateCounter;
+  Title: typeof Title;
+  Position: typeof Position;
+  UserDept: typeof UserDept;
+  DeptLeader: typeof DeptLeader;
+  LeaderInCharge: typeof LeaderInCharge;
+  UserRoleScope: typeof UserRoleScope;
+  UserGroup: typeof UserGroup;
+  UserGroupMember: typeof UserGroupMember;
 }
 
-const id = { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true };
+// Fresh objects per attribute: Sequelize writes into the definitions it is given.
+const id = () => ({ type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true });
 const str = (len: number, allowNull = false) => ({ type: DataTypes.STRING(len), allowNull });
 const date = (allowNull = false) => ({ type: DataTypes.DATE(3), allowNull });
 const int = (defaultValue?: number) => ({ type: DataTypes.INTEGER, allowNull: false, ...(defaultValue !== undefined ? { defaultValue } : {}) });
@@ -250,17 +339,36 @@ export function defineModels(sequelize: Sequelize): Models {
   class StoredFileM extends StoredFile {}
   class SettingM extends Setting {}
   class RateCounterM extends RateCounter {}
+  class TitleM extends Title {}
+  class PositionM extends Position {}
+  class UserDeptM extends UserDept {}
+  class DeptLeaderM extends DeptLeader {}
+  class LeaderInChargeM extends LeaderInCharge {}
+  class UserRoleScopeM extends UserRoleScope {}
+  class UserGroupM extends UserGroup {}
+  class UserGroupMemberM extends UserGroupMember {}
   const common = { sequelize, underscored: true, freezeTableName: true } as const;
 
-  CampusM.init({ id, code: str(32), name: str(100), sort: int(0) }, { ...common, tableName: 'campus', timestamps: false });
+  CampusM.init({ id: id(), code: str(32), name: str(100), sort: int(0) }, { ...common, tableName: 'campus', timestamps: false });
   DepartmentM.init(
-    { id, code: str(64), name: str(100), parentId: fk(), campusId: fk(), kind: str(16), sort: int(0), enabled: bool(true) },
+    {
+      id: id(),
+      code: str(64),
+      name: str(100),
+      parentId: fk(),
+      campusId: fk(),
+      kind: str(16),
+      sort: int(0),
+      enabled: bool(true),
+      path: { type: DataTypes.STRING(500), allowNull: false, defaultValue: '/' },
+      level: int(0),
+    },
     { ...common, tableName: 'department', timestamps: false },
   );
-  PostM.init({ id, code: str(64), name: str(100) }, { ...common, tableName: 'post', timestamps: false });
+  PostM.init({ id: id(), code: str(64), name: str(100) }, { ...common, tableName: 'post', timestamps: false });
   UserM.init(
     {
-      id,
+      id: id(),
       username: str(64),
       employeeNo: str(32, true),
       name: str(64),
@@ -275,6 +383,16 @@ export function defineModels(sequelize: Sequelize): Models {
       failedCount: int(0),
       lockedUntil: date(true),
       status: { type: DataTypes.STRING(16), allowNull: false, defaultValue: 'active' },
+      titleId: fk(),
+      positionId: fk(),
+      superiorId: fk(),
+      gender: str(8, true),
+      workPhone: str(32, true),
+      mobilePublic: bool(false),
+      pinyin: str(200, true),
+      pinyinInitials: str(100, true),
+      sort: int(0),
+      successorId: fk(),
       version: int(0),
       createdAt: date(),
       updatedAt: date(),
@@ -282,14 +400,14 @@ export function defineModels(sequelize: Sequelize): Models {
     { ...common, tableName: 'user', timestamps: true, version: true },
   );
   RoleM.init(
-    { id, code: str(64), name: str(100), permissions: jsonText<string[]>('permissions', { allowNull: false }), builtin: bool(false) },
+    { id: id(), code: str(64), name: str(100), permissions: jsonText<string[]>('permissions', { allowNull: false }), builtin: bool(false) },
     { ...common, tableName: 'role', timestamps: false },
   );
   UserRoleM.init(
     { userId: { type: DataTypes.INTEGER, primaryKey: true }, roleId: { type: DataTypes.INTEGER, primaryKey: true } },
     { ...common, tableName: 'user_role', timestamps: false },
   );
-  PasswordHistoryM.init({ id, userId: int(), hash: str(255), createdAt: date() }, { ...common, tableName: 'password_history', timestamps: false });
+  PasswordHistoryM.init({ id: id(), userId: int(), hash: str(255), createdAt: date() }, { ...common, tableName: 'password_history', timestamps: false });
   SessionM.init(
     {
       id: { type: DataTypes.STRING(64), primaryKey: true },
@@ -304,7 +422,7 @@ export function defineModels(sequelize: Sequelize): Models {
     { ...common, tableName: 'session', timestamps: false },
   );
   LoginLogM.init(
-    { id, at: date(), username: str(64), userId: fk(), ip: str(64, true), userAgent: str(255, true), result: str(16), reason: str(255, true) },
+    { id: id(), at: date(), username: str(64), userId: fk(), ip: str(64, true), userAgent: str(255, true), result: str(16), reason: str(255, true) },
     { ...common, tableName: 'login_log', timestamps: false },
   );
   AuditLogM.init(
@@ -331,7 +449,7 @@ export function defineModels(sequelize: Sequelize): Models {
   );
   JobM.init(
     {
-      id,
+      id: id(),
       kind: str(64),
       dedupeKey: str(191, true),
       runAt: date(),
@@ -349,7 +467,7 @@ export function defineModels(sequelize: Sequelize): Models {
   );
   OutboxM.init(
     {
-      id,
+      id: id(),
       channel: str(32),
       recipient: str(128),
       payload: jsonText<unknown>('payload', { allowNull: false }),
@@ -367,7 +485,7 @@ export function defineModels(sequelize: Sequelize): Models {
   );
   InboxMessageM.init(
     {
-      id,
+      id: id(),
       userId: int(),
       title: str(200),
       body: { type: DataTypes.TEXT, allowNull: true },
@@ -380,7 +498,7 @@ export function defineModels(sequelize: Sequelize): Models {
   );
   StoredFileM.init(
     {
-      id,
+      id: id(),
       storageName: str(64),
       originalName: str(255),
       mime: str(128),
@@ -408,7 +526,48 @@ export function defineModels(sequelize: Sequelize): Models {
     { ...common, tableName: 'rate_counter', timestamps: false },
   );
 
+  TitleM.init({ id: id(), code: str(64), name: str(100), grade: str(16, true) }, { ...common, tableName: 'title', timestamps: false });
+  PositionM.init({ id: id(), code: str(64), name: str(100), rank: int(0) }, { ...common, tableName: 'position', timestamps: false });
+  // a fresh object per attribute: Sequelize writes field names into the definition it is given
+  const pk = () => ({ type: DataTypes.INTEGER, primaryKey: true });
+  UserDeptM.init({ userId: pk(), deptId: pk() }, { ...common, tableName: 'user_dept', timestamps: false });
+  DeptLeaderM.init({ deptId: pk(), userId: pk(), kind: str(8), sort: int(0) }, { ...common, tableName: 'dept_leader', timestamps: false });
+  LeaderInChargeM.init({ userId: pk(), deptId: pk() }, { ...common, tableName: 'leader_in_charge', timestamps: false });
+  UserRoleScopeM.init(
+    { id: id(), userId: int(), roleId: int(), deptId: int(), subtree: bool(true) },
+    { ...common, tableName: 'user_role_scope', timestamps: false },
+  );
+  UserGroupM.init({ id: id(), name: str(100), ownerId: fk(), createdAt: date() }, { ...common, tableName: 'user_group', timestamps: false });
+  UserGroupMemberM.init({ groupId: pk(), userId: pk() }, { ...common, tableName: 'user_group_member', timestamps: false });
+
+  // Search keys follow the name wherever a person is written (people search, R3.17).
+  const withKeys = (u: User) => {
+    if (u.changed('name') || u.pinyin === undefined || u.pinyin === null) {
+      const k = nameSearchKeys(u.name);
+      u.pinyin = k.pinyin;
+      u.pinyinInitials = k.initials;
+    }
+  };
+  UserM.addHook('beforeSave', (u: User) => withKeys(u));
+  UserM.addHook('beforeBulkCreate', (users: User[]) => users.forEach(withKeys));
+  UserM.addHook('beforeBulkUpdate', (options: { attributes?: Record<string, unknown>; fields?: string[] }) => {
+    const name = options.attributes?.name;
+    if (typeof name !== 'string') return;
+    const k = nameSearchKeys(name);
+    options.attributes!.pinyin = k.pinyin;
+    options.attributes!.pinyinInitials = k.initials;
+    if (options.fields) options.fields.push('pinyin', 'pinyinInitials');
+  });
+
   return {
+    Title: TitleM,
+    Position: PositionM,
+    UserDept: UserDeptM,
+    DeptLeader: DeptLeaderM,
+    LeaderInCharge: LeaderInChargeM,
+    UserRoleScope: UserRoleScopeM,
+    UserGroup: UserGroupM,
+    UserGroupMember: UserGroupMemberM,
     Campus: CampusM,
     Department: DepartmentM,
     Post: PostM,

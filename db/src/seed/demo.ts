@@ -1,6 +1,6 @@
 import type { Transaction } from 'sequelize';
 import type { Database } from '../database.ts';
-import type { DeptKind } from '../models/index.ts';
+import type { DeptKind, TitleGrade } from '../models/index.ts';
 import { GIVEN, SURNAMES } from './names.ts';
 
 interface DeptSeed {
@@ -61,10 +61,18 @@ const DEPARTMENTS: DeptSeed[] = [
   { code: 'TH-FSK', name: '放射科（天河）', kind: 'medtech', campus: 'TH', staff: 4 },
 ];
 
+// 岗位 (job posts), 职称 (professional titles), 职务 (administrative positions): three separate axes.
 const POSTS: [string, string][] = [
-  ['YZ', '院长'], ['FYZ', '副院长'], ['ZR', '科主任'], ['FZR', '科副主任'], ['KZ', '科长'], ['KY', '科员'],
-  ['HSZ', '护士长'], ['ZRYS', '主任医师'], ['FZRYS', '副主任医师'], ['ZZYS', '主治医师'], ['ZYYS', '住院医师'],
-  ['ZGHS', '主管护师'], ['HS', '护师'], ['JS', '技师'], ['YS', '药师'], ['GR', '工勤人员'],
+  ['YSG', '医师岗'], ['HLG', '护理岗'], ['YJG', '医技岗'], ['YXG', '药学岗'], ['XZG', '行政管理岗'], ['GQG', '工勤技能岗'],
+];
+const TITLES: [string, string, TitleGrade][] = [
+  ['ZRYS', '主任医师', 'senior'], ['FZRYS', '副主任医师', 'vice_senior'], ['ZZYS', '主治医师', 'intermediate'], ['ZYYS', '住院医师', 'junior'],
+  ['ZRHS', '主任护师', 'senior'], ['ZGHS', '主管护师', 'intermediate'], ['HS', '护师', 'junior'],
+  ['ZGJS', '主管技师', 'intermediate'], ['JS', '技师', 'junior'], ['ZGYS', '主管药师', 'intermediate'], ['YS', '药师', 'junior'],
+  ['GJJJS', '高级经济师', 'vice_senior'], ['JJS', '经济师', 'intermediate'], ['KY', '科员', 'junior'],
+];
+const POSITIONS: [string, string, number][] = [
+  ['YZ', '院长', 100], ['FYZ', '副院长', 90], ['KZR', '科主任', 50], ['FKZR', '科副主任', 45], ['KZ', '科长', 50], ['FKZ', '副科长', 45], ['HSZ', '护士长', 40],
 ];
 
 /** mulberry32: the demo hospital is the same on every machine. */
@@ -101,7 +109,7 @@ export async function seedDemoHospital(
   t: Transaction,
   opts: { passwordHash: string; staffRoleId: number; now: Date },
 ): Promise<DemoSummary> {
-  const { Campus, Department, Post, User, UserRole } = db.models;
+  const { Campus, Department, Post, Title, Position, User, UserRole, DeptLeader, LeaderInCharge, UserDept } = db.models;
   const rand = rng(20261125);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
@@ -114,11 +122,17 @@ export async function seedDemoHospital(
   );
   const campusId = (c: 'YX' | 'TH' | null) => (c ? campuses.find((x) => x.code === c)!.id : null);
   const root = await Department.create({ code: 'ROOT', name: '口腔医院', parentId: null, campusId: null, kind: 'admin', sort: 0 }, { transaction: t });
+  await root.update({ path: `/${root.id}/`, level: 0 }, { transaction: t });
   const deptIds = new Map<string, number>();
+  const deptPath = new Map<number, { path: string; level: number }>([[root.id, { path: `/${root.id}/`, level: 0 }]]);
   let sort = 1;
   for (const d of DEPARTMENTS) {
     const parentId = d.parent ? deptIds.get(d.parent)! : root.id;
+    const parent = deptPath.get(parentId)!;
     const row = await Department.create({ code: d.code, name: d.name, parentId, campusId: campusId(d.campus), kind: d.kind, sort: sort++ }, { transaction: t });
+    const path = `${parent.path}${row.id}/`;
+    await row.update({ path, level: parent.level + 1 }, { transaction: t });
+    deptPath.set(row.id, { path, level: parent.level + 1 });
     deptIds.set(d.code, row.id);
   }
   const posts = await Post.bulkCreate(POSTS.map(([code, name]) => ({ code, name })), { transaction: t });
@@ -135,21 +149,53 @@ export async function seedDemoHospital(
     }
   };
   let no = 10001;
-  const people: { employeeNo: string; name: string; deptCode: string; post: string }[] = [];
+  interface Person {
+    employeeNo: string;
+    name: string;
+    deptCode: string;
+    post: string;
+    title: string | null;
+    position: string | null;
+  }
+  const people: Person[] = [];
   for (const d of DEPARTMENTS) {
+    const medical = d.kind === 'clinical' || d.kind === 'medtech';
     for (let i = 0; i < d.staff; i++) {
+      let position: string | null = null;
       let post: string;
-      if (d.code === 'YZB' && i === 0) post = 'YZ';
-      else if (d.code === 'YZB' && i <= 3) post = 'FYZ';
-      else if (i === 0) post = d.kind === 'clinical' || d.kind === 'medtech' ? 'ZR' : 'KZ';
-      else if (i === 1 && d.staff >= 8) post = d.kind === 'clinical' ? 'HSZ' : 'FZR';
-      else if (d.kind === 'clinical') post = pick(['ZRYS', 'FZRYS', 'ZZYS', 'ZZYS', 'ZYYS', 'ZYYS', 'ZGHS', 'HS', 'HS']);
-      else if (d.kind === 'medtech') post = d.code.endsWith('YJK') ? 'YS' : pick(['JS', 'JS', 'ZZYS']);
-      else if (d.kind === 'logistics') post = pick(['KY', 'GR', 'GR']);
-      else post = 'KY';
-      people.push({ employeeNo: String(no++), name: makeName(), deptCode: d.code, post });
+      let title: string | null;
+      if (d.code === 'YZB' && i === 0) position = 'YZ';
+      else if (d.code === 'YZB' && i <= 3) position = 'FYZ';
+      else if (i === 0) position = medical ? 'KZR' : 'KZ';
+      else if (i === 1 && d.staff >= 8) position = d.kind === 'clinical' ? 'HSZ' : medical ? 'FKZR' : 'FKZ';
+      if (position === 'HSZ') {
+        post = 'HLG';
+        title = pick(['ZRHS', 'ZGHS']);
+      } else if (d.kind === 'clinical') {
+        const nurse = position === null && rand() < 0.35;
+        post = nurse ? 'HLG' : 'YSG';
+        title = nurse ? pick(['ZGHS', 'HS', 'HS']) : position ? pick(['ZRYS', 'FZRYS']) : pick(['ZRYS', 'FZRYS', 'ZZYS', 'ZZYS', 'ZYYS', 'ZYYS']);
+      } else if (d.kind === 'medtech') {
+        const pharmacy = d.code.endsWith('YJK');
+        post = pharmacy ? 'YXG' : 'YJG';
+        title = pharmacy ? pick(['ZGYS', 'YS']) : position ? pick(['ZRYS', 'ZGJS']) : pick(['ZGJS', 'JS', 'JS']);
+      } else if (d.code === 'YZB' && position) {
+        post = 'XZG';
+        title = pick(['ZRYS', 'GJJJS']);
+      } else if (d.kind === 'logistics') {
+        post = position ? 'XZG' : 'GQG';
+        title = position ? 'JJS' : null;
+      } else {
+        post = 'XZG';
+        title = position ? pick(['GJJJS', 'JJS']) : pick(['JJS', 'KY', 'KY']);
+      }
+      people.push({ employeeNo: String(no++), name: makeName(), deptCode: d.code, post, title, position });
     }
   }
+  const titles = await Title.bulkCreate(TITLES.map(([code, name, grade]) => ({ code, name, grade })), { transaction: t });
+  const positions = await Position.bulkCreate(POSITIONS.map(([code, name, rank]) => ({ code, name, rank })), { transaction: t });
+  const titleId = (code: string | null) => (code ? titles.find((x) => x.code === code)!.id : null);
+  const positionId = (code: string | null) => (code ? positions.find((x) => x.code === code)!.id : null);
   const users = await User.bulkCreate(
     people.map((p) => ({
       username: p.employeeNo,
@@ -157,6 +203,12 @@ export async function seedDemoHospital(
       name: p.name,
       deptId: deptIds.get(p.deptCode)!,
       postId: postId(p.post),
+      titleId: titleId(p.title),
+      positionId: positionId(p.position),
+      superiorId: null,
+      gender: rand() < 0.55 ? '女' : '男',
+      workPhone: `020-8${p.employeeNo.slice(-4).padStart(7, '3')}`,
+      successorId: null,
       mobile: `138${p.employeeNo.padStart(8, '0')}`,
       email: null,
       wecomUserId: null,
@@ -171,20 +223,46 @@ export async function seedDemoHospital(
   );
   await UserRole.bulkCreate(users.map((u) => ({ userId: u.id, roleId: opts.staffRoleId })), { transaction: t });
 
+  // Department heads and deputies come from the positions; the deputy presidents each oversee a
+  // share of the departments (分管领导); the president oversees the office and the deputies' areas
+  // go up to the president through the department head chain.
+  const userOf = new Map(people.map((p, i) => [p, users[i]!.id]));
+  const leaders: { deptId: number; userId: number; kind: 'head' | 'deputy'; sort: number }[] = [];
+  for (const p of people) {
+    const deptId = deptIds.get(p.deptCode)!;
+    if (p.position && ['YZ', 'KZR', 'KZ'].includes(p.position)) leaders.push({ deptId, userId: userOf.get(p)!, kind: 'head', sort: 0 });
+    if (p.position && ['FKZR', 'FKZ', 'HSZ'].includes(p.position)) leaders.push({ deptId, userId: userOf.get(p)!, kind: 'deputy', sort: 1 });
+  }
+  const president = people.find((p) => p.position === 'YZ')!;
+  leaders.push({ deptId: root.id, userId: userOf.get(president)!, kind: 'head', sort: 0 });
+  await DeptLeader.bulkCreate(leaders, { transaction: t });
+  const deputies = people.filter((p) => p.position === 'FYZ').map((p) => userOf.get(p)!);
+  const charge: { userId: number; deptId: number }[] = [];
+  DEPARTMENTS.filter((d) => !d.parent && d.code !== 'YZB').forEach((d, i) => {
+    charge.push({ userId: deputies[i % deputies.length]!, deptId: deptIds.get(d.code)! });
+  });
+  charge.push({ userId: userOf.get(president)!, deptId: deptIds.get('YZB')! });
+  await LeaderInCharge.bulkCreate(charge, { transaction: t });
+  // a few clinicians also work in a second department (兼职)
+  const secondary = people.filter((p) => p.deptCode === 'YX-ZZK' && !p.position).slice(0, 3);
+  await UserDept.bulkCreate(secondary.map((p) => ({ userId: userOf.get(p)!, deptId: deptIds.get('TH-ZZK')! })), { transaction: t });
+
   const deptName = new Map(DEPARTMENTS.map((d) => [d.code, d.name]));
-  const postName = new Map(POSTS);
-  const sample = (pred: (p: (typeof people)[number]) => boolean): DemoAccount => {
+  const roleName = (p: Person) =>
+    (p.position ? POSITIONS.find(([c]) => c === p.position)![1] : null) ?? (p.title ? TITLES.find(([c]) => c === p.title)![1] : POSTS.find(([c]) => c === p.post)![1]);
+  const sample = (pred: (p: Person) => boolean): DemoAccount => {
     const p = people.find(pred) ?? people[0]!;
-    return { username: p.employeeNo, name: p.name, dept: deptName.get(p.deptCode)!, post: postName.get(p.post)! };
+    return { username: p.employeeNo, name: p.name, dept: deptName.get(p.deptCode)!, post: roleName(p) };
   };
   return {
     campuses: campuses.length,
     departments: DEPARTMENTS.length + 1,
     staff: users.length,
     samples: [
-      sample((p) => p.deptCode === 'YX-YTYS' && p.post === 'ZYYS'),
-      sample((p) => p.deptCode === 'YX-YTYS' && p.post === 'ZR'),
-      sample((p) => p.post === 'YZ'),
+      sample((p) => p.deptCode === 'YX-YTYS' && p.title === 'ZYYS' && !p.position),
+      sample((p) => p.deptCode === 'YX-YTYS' && p.position === 'KZR'),
+      sample((p) => p.position === 'FYZ'),
+      sample((p) => p.position === 'YZ'),
     ],
   };
 }
