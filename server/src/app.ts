@@ -30,6 +30,7 @@ import { JobRunner } from './jobs/runner.ts';
 import { ChannelRegistry, InboxChannel } from './notify/channels.ts';
 import { OutboxDispatcher } from './notify/dispatcher.ts';
 import { inboxRoutes } from './notify/routes.ts';
+import { orgRoutes } from './org/routes.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { docsRoutes } from './http/docs.ts';
@@ -121,6 +122,7 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
     ...systemRoutes(deps),
     ...fileRoutes(deps),
     ...inboxRoutes(deps),
+    ...orgRoutes(deps),
   ];
   let openapi: unknown;
   routes.push(...docsRoutes(() => (openapi ??= buildOpenApi(routes))));

@@ -11,6 +11,7 @@ export const PERMISSIONS = {
   'security:login-log': '查看登录日志',
   'audit:read': '查看审计日志',
   'audit:verify': '校验审计日志完整性',
+  'org:manage': '维护组织架构（部门、人员、岗位、领导关系）',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -25,6 +26,7 @@ export const BUILTIN_ROLES: BuiltinRole[] = [
   { code: 'sysadmin', name: '系统管理员', permissions: ['system:settings', 'system:jobs'] },
   { code: 'secadmin', name: '安全管理员', permissions: ['security:policy', 'security:unlock', 'security:login-log'] },
   { code: 'auditadmin', name: '审计管理员', permissions: ['audit:read', 'audit:verify', 'security:login-log'] },
+  { code: 'orgadmin', name: '组织人事管理员', permissions: ['org:manage'] },
   { code: 'staff', name: '普通员工', permissions: [] },
 ];
 

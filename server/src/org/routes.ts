@@ -1,0 +1,9 @@
+import type { RouteSpec } from '../http/route.ts';
+import type { AppDeps } from '../deps.ts';
+import { searchRoutes } from './search-routes.ts';
+import { departmentRoutes } from './department-routes.ts';
+
+/** Everything under /api/v1/org (issue 3). */
+export function orgRoutes(deps: AppDeps): RouteSpec[] {
+  return [...searchRoutes(deps), ...departmentRoutes(deps)];
+}
