@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import path from 'node:path';
 import { Sequelize, Transaction, type Options } from 'sequelize';
 import { defineModels, type Models } from './models/index.ts';
@@ -78,6 +79,9 @@ export function openDatabase(opts: DatabaseOptions): Database {
   }
   const models = defineModels(sequelize);
   const writeQueue = new Mutex();
+  // Nested transactions would wait forever on SQLite's write queue (and silently use a second
+  // connection elsewhere): refuse them loudly instead.
+  const inside = new AsyncLocalStorage<true>();
   let walSet = false;
 
   const db: Database = {
@@ -87,15 +91,17 @@ export function openDatabase(opts: DatabaseOptions): Database {
     models,
     auditKey: opts.auditKey,
     async transaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
+      if (inside.getStore()) throw new Error('nested db.transaction() call: pass the open transaction down instead');
+      const run = (t: Transaction) => inside.run(true, () => fn(t));
       if (target.dialect === 'sqlite') {
         if (!walSet) {
           // WAL lets readers proceed while the single writer works; the setting persists in the file.
           await sequelize.query('PRAGMA journal_mode=WAL');
           walSet = true;
         }
-        return writeQueue.run(() => sequelize.transaction((t) => fn(t)));
+        return writeQueue.run(() => sequelize.transaction(run));
       }
-      return sequelize.transaction((t) => fn(t));
+      return sequelize.transaction(run);
     },
     async ping() {
       await sequelize.query('SELECT 1');

@@ -1,4 +1,4 @@
-import { inUnitOfWork, auditStandalone, type Actor, type Database, type LoginResult } from '@oa/db';
+import { inUnitOfWork, auditStandalone, Op, type Actor, type Database, type LoginResult } from '@oa/db';
 import type { Clock } from '../clock.ts';
 import { AppError, badRequest, tooManyRequests } from '../http/errors.ts';
 import type { SettingsService } from '../settings/service.ts';
@@ -49,67 +49,90 @@ export class AuthService {
     });
   }
 
-  private async failed(username: string, userId: number | null, meta: LoginMeta, result: LoginResult, reason: string): Promise<never> {
-    await this.limiter.hit(`login-ip:${meta.ip}`, this.limits.ipWindowMs);
-    await this.log(username, userId, meta, result, reason);
-    throw loginFailed();
+  /**
+   * One password check against the lockout budget (IA-4). The attempt is reserved atomically
+   * before the hash is verified, so a burst of parallel guesses gets at most `maxFailures`
+   * verifications; the last wrong one locks the account.
+   */
+  private async attemptPassword(user: { id: number; passwordHash: string }, password: string, actor: Actor): Promise<'ok' | 'wrong' | 'locked'> {
+    const { User } = this.db.models;
+    const now = this.clock.now();
+    const [reserved] = await User.update(
+      { failedCount: this.db.sequelize.literal('failed_count + 1') as unknown as number },
+      {
+        where: {
+          id: user.id,
+          failedCount: { [Op.lt]: this.limits.maxFailures },
+          [Op.or]: [{ lockedUntil: null }, { lockedUntil: { [Op.lte]: now } }],
+        },
+      },
+    );
+    if (reserved !== 1) {
+      await burnVerifyTime(password);
+      return 'locked';
+    }
+    if (await verifyPassword(user.passwordHash, password)) {
+      await User.update({ failedCount: 0, lockedUntil: null }, { where: { id: user.id } });
+      return 'ok';
+    }
+    const lockedUntil = new Date(now.getTime() + this.limits.lockMs);
+    // Of several failures reaching the limit together, exactly one locks (and audits) it.
+    const [locked] = await User.update(
+      { failedCount: 0, lockedUntil },
+      { where: { id: user.id, failedCount: { [Op.gte]: this.limits.maxFailures } } },
+    );
+    if (locked === 1) {
+      await auditStandalone(
+        this.db,
+        { ...actor, actorId: user.id, action: 'auth.account_locked', objectType: 'user', objectId: user.id, detail: { failures: this.limits.maxFailures, lockedUntil: lockedUntil.toISOString() } },
+        now,
+      );
+    }
+    return 'wrong';
   }
 
   /** Password sign-in (S1, R18). Returns the new session's cookie token. */
   async login(rawUsername: string, password: string, meta: LoginMeta) {
     const username = normaliseUsername(rawUsername);
+    // Every attempt is counted against the address first (undone on success): a parallel burst
+    // cannot slip past the limit between a check and a count.
     const ipKey = `login-ip:${meta.ip}`;
-    const ip = await this.limiter.peek(ipKey, this.limits.ipWindowMs);
-    if (ip.count >= this.limits.ipMaxFailures && !meta.knownAccounts.includes(username)) {
-      await this.log(username, null, meta, 'rate_limited', `该网络地址 ${Math.round(this.limits.ipWindowMs / 60_000)} 分钟内已失败 ${ip.count} 次`);
-      const retry = Math.max(1, Math.ceil((ip.resetAt.getTime() - this.clock.now().getTime()) / 1000));
+    const ipCount = await this.limiter.hit(ipKey, this.limits.ipWindowMs);
+    if (ipCount > this.limits.ipMaxFailures && !meta.knownAccounts.includes(username)) {
+      await this.log(username, null, meta, 'rate_limited', `该网络地址 ${Math.round(this.limits.ipWindowMs / 60_000)} 分钟内已失败 ${ipCount - 1} 次`);
+      const { resetAt } = await this.limiter.peek(ipKey, this.limits.ipWindowMs);
+      const retry = Math.max(1, Math.ceil((resetAt.getTime() - this.clock.now().getTime()) / 1000));
       throw tooManyRequests('该网络地址登录失败次数过多，请稍后再试，或在曾经登录过的电脑上登录', retry);
     }
     const { User } = this.db.models;
     const user = await User.findOne({ where: { username } });
-    const now = this.clock.now();
-    if (!user || !user.passwordHash) {
+    const actor: Actor = { id: user?.id ?? null, name: username, ip: meta.ip, requestId: meta.requestId };
+    const fail = async (userId: number | null, result: LoginResult, reason: string): Promise<never> => {
+      await this.log(username, userId, meta, result, reason);
+      throw loginFailed();
+    };
+    if (!user || !user.passwordHash || user.status !== 'active') {
+      // Same work as for a real account (one counter write, one hash), so timing tells nothing.
+      await this.limiter.hit(`login-unknown:${username}`, this.limits.lockMs);
       await burnVerifyTime(password);
-      return this.failed(username, null, meta, 'failure', user ? '该账号未设置本地密码' : '用户名不存在');
+      if (!user) return fail(null, 'failure', '用户名不存在');
+      return user.status !== 'active' ? fail(user.id, 'disabled', '账号已停用') : fail(user.id, 'failure', '该账号未设置本地密码');
     }
-    if (user.status !== 'active') {
-      await burnVerifyTime(password);
-      return this.failed(username, user.id, meta, 'disabled', '账号已停用');
+    const outcome = await this.attemptPassword({ id: user.id, passwordHash: user.passwordHash }, password, actor);
+    if (outcome === 'locked') {
+      const fresh = await User.findByPk(user.id, { attributes: ['lockedUntil'], raw: true });
+      const until = fresh?.lockedUntil ? `，至 ${formatBeijing(new Date(fresh.lockedUntil))} 解锁` : '';
+      return fail(user.id, 'locked', `账号锁定中${until}`);
     }
-    if (user.lockedUntil && new Date(user.lockedUntil) > now) {
-      await burnVerifyTime(password);
-      return this.failed(username, user.id, meta, 'locked', `账号锁定中，至 ${formatBeijing(new Date(user.lockedUntil))} 解锁`);
-    }
-    if (!(await verifyPassword(user.passwordHash, password))) {
-      await this.recordBadPassword(user.id, meta);
-      return this.failed(username, user.id, meta, 'failure', '密码错误');
-    }
-    const actor: Actor = { id: user.id, name: user.username, ip: meta.ip, requestId: meta.requestId };
-    await inUnitOfWork(this.db, actor, now, async (uow) => {
-      await User.update({ failedCount: 0, lockedUntil: null }, { where: { id: user.id }, transaction: uow.t });
+    if (outcome === 'wrong') return fail(user.id, 'failure', '密码错误');
+    await this.limiter.undo(ipKey);
+    await inUnitOfWork(this.db, { ...actor, id: user.id }, this.clock.now(), async (uow) => {
       uow.audit({ action: 'auth.login', objectType: 'user', objectId: user.id });
     });
     await this.log(username, user.id, meta, 'success', null);
     const { token, record } = await this.sessions.create(user.id, { ip: meta.ip, userAgent: meta.userAgent });
     const principal = (await this.sessions.resolve(token))?.principal;
     return { token, record, principal, username };
-  }
-
-  /** Count a wrong password; the Nth in a row locks the account for a while (IA-4). */
-  private async recordBadPassword(userId: number, meta: LoginMeta): Promise<void> {
-    const actor: Actor = { id: userId, name: null, ip: meta.ip, requestId: meta.requestId };
-    await inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
-      const u = await this.db.models.User.findByPk(userId, { transaction: uow.t, lock: uow.t.LOCK.UPDATE });
-      if (!u) return;
-      const failed = u.failedCount + 1;
-      if (failed >= this.limits.maxFailures) {
-        const lockedUntil = new Date(uow.now.getTime() + this.limits.lockMs);
-        await u.update({ failedCount: 0, lockedUntil }, { transaction: uow.t });
-        uow.audit({ action: 'auth.account_locked', objectType: 'user', objectId: userId, detail: { failures: failed, lockedUntil: lockedUntil.toISOString() } });
-      } else {
-        await u.update({ failedCount: failed }, { transaction: uow.t });
-      }
-    });
   }
 
   async logout(sessionId: string, actor: Actor & { id: number; name: string }, meta: LoginMeta): Promise<void> {
@@ -123,8 +146,15 @@ export class AuthService {
     const { User, PasswordHistory } = this.db.models;
     const user = await User.findByPk(userId);
     if (!user || !user.passwordHash) throw badRequest('该账号未设置本地密码');
-    if (!(await verifyPassword(user.passwordHash, oldPassword))) {
-      await this.recordBadPassword(userId, { ip: actor.ip ?? '', userAgent: null, requestId: actor.requestId ?? '', knownAccounts: [] });
+    // The old password is checked against the same lockout budget as sign-in: a session must not
+    // become an unlimited guessing oracle. Locking out from here also ends this person's sessions.
+    const outcome = await this.attemptPassword({ id: user.id, passwordHash: user.passwordHash }, oldPassword, actor);
+    if (outcome !== 'ok') {
+      const now = await User.findByPk(userId, { attributes: ['lockedUntil'], raw: true });
+      if (outcome === 'locked' || (now?.lockedUntil && new Date(now.lockedUntil) > this.clock.now())) {
+        await this.sessions.revokeUser(userId);
+        throw new AppError(401, 'ACCOUNT_LOCKED', '原密码连续输错次数过多，账号已被临时锁定，请稍后重新登录');
+      }
       throw badRequest('原密码不正确', [{ path: 'oldPassword', message: '原密码不正确' }], 'WRONG_PASSWORD');
     }
     const policy = await this.settings.get('security.passwordPolicy');

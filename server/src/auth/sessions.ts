@@ -40,6 +40,8 @@ const hashToken = (token: string) => crypto.createHash('sha256').update(token).d
  */
 export class SessionManager {
   private cache = new Map<string, Cached>();
+  /** bumped by every invalidation: a lookup that raced with one is used once but not cached */
+  private generation = 0;
 
   constructor(
     private readonly store: SessionStore,
@@ -49,8 +51,14 @@ export class SessionManager {
     readonly options: SessionOptions,
   ) {
     bus.subscribe((m) => {
-      if (m.type === 'session') this.cache.delete(m.id);
-      if (m.type === 'user') this.dropUser(m.userId);
+      if (m.type === 'session') {
+        this.generation++;
+        this.cache.delete(m.id);
+      }
+      if (m.type === 'user') {
+        this.generation++;
+        this.dropUser(m.userId);
+      }
     });
   }
 
@@ -101,6 +109,7 @@ export class SessionManager {
       c = undefined;
     }
     if (!c) {
+      const generation = this.generation;
       const record = await this.store.get(id);
       if (!record) return null;
       if (this.expired(record, now)) {
@@ -113,7 +122,9 @@ export class SessionManager {
         return null;
       }
       c = { record, principal, loadedAt: now };
-      this.remember(id, c);
+      // A revocation that arrived while we were reading may concern this very session: answer
+      // this request (it began before the revocation) but do not keep the copy.
+      if (generation === this.generation) this.remember(id, c);
     }
     if (now - c.record.lastSeenAt.getTime() >= this.options.touchEveryMs) {
       c.record = { ...c.record, lastSeenAt: new Date(now) };

@@ -75,6 +75,7 @@ export class FileService {
       throw badRequest('上传请求格式不正确（需要 multipart/form-data）');
     }
     let got: { name: string; size: number; sha256: string } | null = null;
+    let current: NodeJS.ReadableStream & { destroy(err?: Error): void } | null = null;
     const done = new Promise<void>((resolve, reject) => {
       let pending: Promise<void> | null = null;
       bb.on('file', (field, stream, info) => {
@@ -92,6 +93,7 @@ export class FileService {
           },
         });
         // busboy signals 'limit' on reaching fileSize, so it is one byte over the allowed size
+        current = stream;
         stream.on('limit', () => stream.destroy(new TooLarge()));
         pending = pipeline(stream, counter, fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600 })).then(() => {
           got = { name: cleanFileName(info.filename ?? ''), size, sha256: hash.digest('hex') };
@@ -104,9 +106,22 @@ export class FileService {
         else resolve();
       });
     });
+    // A client that disconnects mid-body must not leave a half-written file and a handler that
+    // never finishes: tear the parser (and with it the file stream) down.
+    const aborted = new Promise<never>((_, reject) => {
+      req.once('close', () => {
+        if (!req.complete) {
+          const err = new Error('upload aborted by the client');
+          current?.destroy(err); // closes the half-written file through the pipeline
+          bb.destroy(err);
+          reject(err);
+        }
+      });
+    });
+    aborted.catch(() => undefined);
     req.pipe(bb);
     try {
-      await done;
+      await Promise.race([done, aborted]);
     } catch (err) {
       await fs.promises.rm(tmp, { force: true });
       req.unpipe(bb);

@@ -11,6 +11,22 @@ export class LocalDiskStorage {
     fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
   }
 
+  /** Remove upload leftovers older than `olderThanMs` (a crash mid-upload). */
+  async sweepTemp(now: Date, olderThanMs = 3_600_000): Promise<number> {
+    const dir = path.join(this.root, 'tmp');
+    let removed = 0;
+    for (const name of await fs.promises.readdir(dir)) {
+      if (!name.endsWith('.part')) continue;
+      const file = path.join(dir, name);
+      const st = await fs.promises.stat(file).catch(() => null);
+      if (st && now.getTime() - st.mtimeMs > olderThanMs) {
+        await fs.promises.rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   static newName(): string {
     return crypto.randomBytes(16).toString('hex');
   }

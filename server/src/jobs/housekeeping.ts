@@ -7,8 +7,9 @@ export function registerHousekeeping(deps: AppDeps): void {
   deps.jobs.every('audit.anchor', '0 * * * *', async (_p, job) => {
     await writeAnchor(deps.db, deps.config.dataDir, deps.log, job.now);
   });
-  deps.jobs.every('sessions.purge', '*/10 * * * *', async () => {
+  deps.jobs.every('sessions.purge', '*/10 * * * *', async (_p, job) => {
     await deps.sessions.purgeExpired();
+    await deps.files.storage.sweepTemp(job.now);
   });
   deps.jobs.every('jobs.cleanup', '30 3 * * *', async (_p, job) => {
     // Finished jobs and delivered messages older than 30 days; dead ones stay for the administrator.

@@ -83,7 +83,7 @@ export class JobRunner {
     const due = await Job.findAll({ where: this.dueWhere(now), order: [['runAt', 'ASC']], limit: this.opts.batch, attributes: ['id'], raw: true });
     let ran = 0;
     for (const { id } of due) {
-      const job = await this.claim(id, now);
+      const job = await this.claim(id);
       if (job) {
         await this.runOne(job);
         ran++;
@@ -92,8 +92,11 @@ export class JobRunner {
     return ran;
   }
 
-  private async claim(id: number, now: Date): Promise<Job | null> {
+  private async claim(id: number): Promise<Job | null> {
     const { Job } = this.db.models;
+    // The lease runs from the claim, not from the start of the batch: an earlier slow job must
+    // not hand this one an already expired lease.
+    const now = this.clock.now();
     const leaseUntil = new Date(now.getTime() + this.opts.leaseMs);
     // Conditional update: of several processes, exactly one sees affected = 1.
     const [affected] = await Job.update(
@@ -118,6 +121,12 @@ export class JobRunner {
       );
       return;
     }
+    // Renew the lease while the handler runs, so a long job is not taken over by another process.
+    const beat = setInterval(
+      () => void Job.update({ leaseUntil: new Date(this.clock.now().getTime() + this.opts.leaseMs) }, { where: mine }).catch(() => undefined),
+      Math.max(1000, this.opts.leaseMs / 3),
+    );
+    beat.unref();
     try {
       if (!handler) throw new Error(`no handler registered for job kind ${job.kind}`);
       await handler(job.payload, { id: job.id, attempts: job.attempts, now: this.clock.now() });
@@ -136,6 +145,8 @@ export class JobRunner {
         },
         { where: mine },
       );
+    } finally {
+      clearInterval(beat);
     }
   }
 

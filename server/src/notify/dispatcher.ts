@@ -1,4 +1,4 @@
-import { Op, type Database, type Outbox } from '@oa/db';
+import { inUnitOfWork, Op, type Actor, type Database, type Outbox } from '@oa/db';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import { backoffMs, leaseOwnerId } from '../jobs/lease.ts';
@@ -46,8 +46,9 @@ export class OutboxDispatcher {
       const due = await Outbox.findAll({ where: this.dueWhere(now), order: [['id', 'ASC']], limit: this.opts.batch, attributes: ['id'], raw: true });
       let sent = 0;
       for (const { id } of due) {
+        // lease from the claim itself, not from the start of the batch
         const [affected] = await Outbox.update(
-          { leaseOwner: this.owner, leaseUntil: new Date(now.getTime() + this.opts.leaseMs) },
+          { leaseOwner: this.owner, leaseUntil: new Date(this.clock.now().getTime() + this.opts.leaseMs) },
           { where: { id, ...this.dueWhere(now) } },
         );
         if (affected !== 1) continue;
@@ -89,12 +90,15 @@ export class OutboxDispatcher {
     }
   }
 
-  /** Put a dead letter back in the queue (administrator action, audited by the caller). */
-  async retry(id: number): Promise<boolean> {
-    const [affected] = await this.db.models.Outbox.update(
-      { status: 'pending', attempts: 0, nextAttemptAt: this.clock.now(), lastError: null },
-      { where: { id, status: 'dead' } },
-    );
-    return affected === 1;
+  /** Put a dead letter back in the queue; the retry and its audit row commit together. */
+  async retry(id: number, actor: Actor): Promise<boolean> {
+    return inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
+      const [affected] = await this.db.models.Outbox.update(
+        { status: 'pending', attempts: 0, nextAttemptAt: uow.now, lastError: null },
+        { where: { id, status: 'dead' }, transaction: uow.t },
+      );
+      if (affected === 1) uow.audit({ action: 'outbox.retry', objectType: 'outbox', objectId: id });
+      return affected === 1;
+    });
   }
 }

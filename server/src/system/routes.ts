@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { auditStandalone } from '@oa/db';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { actorOf } from '../http/context.ts';
 import { notFound } from '../http/errors.ts';
@@ -60,8 +59,7 @@ export function systemRoutes(deps: AppDeps): RouteSpec[] {
       tags: ['系统'],
       params: z.strictObject({ id: z.coerce.number().int().positive() }),
       handler: async (ctx, { params }) => {
-        if (!(await deps.dispatcher.retry(params.id))) throw notFound('没有这条死信');
-        await auditStandalone(deps.db, { ...actorOf(ctx), actorId: ctx.state.principal!.userId, action: 'outbox.retry', objectType: 'outbox', objectId: params.id }, deps.clock.now());
+        if (!(await deps.dispatcher.retry(params.id, actorOf(ctx)))) throw notFound('没有这条死信');
         ctx.status = 204;
       },
     }),
