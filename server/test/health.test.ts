@@ -105,9 +105,12 @@ test('without a token configured, metrics are closed to every other address', as
   t.is((await c.get('/api/metrics', { 'x-forwarded-for': '10.1.2.3' })).status, 403);
   t.is((await c.get('/api/metrics', { 'x-forwarded-for': '10.1.2.3', authorization: 'Bearer ' })).status, 403);
   t.is((await c.get('/api/metrics', { 'x-forwarded-for': '10.1.2.3', authorization: 'Bearer undefined' })).status, 403);
-  // and without TRUST_PROXY a forwarded header is just a header
+  // without TRUST_PROXY a request relayed by a proxy on this host also comes from 127.0.0.1:
+  // it is not "this machine", so it needs the token; a direct local request does not
   const direct = await startTestApp(t, { METRICS_TOKEN: TOKEN });
-  t.is((await direct.client().get('/api/metrics', { 'x-forwarded-for': '203.0.113.9' })).status, 200, 'the peer is this host');
+  t.is((await direct.client().get('/api/metrics', { 'x-forwarded-for': '203.0.113.9' })).status, 403, 'relayed through a local proxy');
+  t.is((await direct.client().get('/api/metrics', { 'x-forwarded-for': '203.0.113.9', authorization: `Bearer ${TOKEN}` })).status, 200);
+  t.is((await direct.client().get('/api/metrics')).status, 200, 'direct from this host');
 });
 
 interface Operation {

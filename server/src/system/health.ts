@@ -69,7 +69,11 @@ export function healthRoutes(deps: AppDeps): RouteSpec[] {
       handler: async (ctx) => {
         const token = deps.config.METRICS_TOKEN;
         const bearer = ctx.get('authorization') === `Bearer ${token ?? ''}` && !!token;
-        if (!LOOPBACK.test(ctx.state.ip) && !bearer) throw forbidden('指标接口仅允许本机或携带令牌访问');
+        // A request relayed by a proxy on this host also arrives from 127.0.0.1: only a direct local
+        // request (no forwarding headers) counts as "this machine".
+        const relayed = !!(ctx.get('x-forwarded-for') || ctx.get('forwarded') || ctx.get('x-real-ip'));
+        const local = LOOPBACK.test(ctx.state.ip) && (deps.config.TRUST_PROXY || !relayed);
+        if (!local && !bearer) throw forbidden('指标接口仅允许本机或携带令牌访问');
         ctx.type = deps.metrics.registry.contentType;
         return deps.metrics.registry.metrics();
       },
