@@ -219,3 +219,17 @@ test('signing in again from the same browser ends the previous session', async (
   old.cookies = first;
   t.is((await old.get('/api/v1/me')).status, 401);
 });
+
+test('the login log can be filtered by user name, literally (an underscore is not a wildcard)', async (t) => {
+  const ta = await startTestApp(t);
+  await ta.createUser({ username: 'li_si' });
+  await ta.createUser({ username: 'lixsi' });
+  await ta.client().login('li_si', 'Wrong#Pass1');
+  await ta.client().login('lixsi', 'Wrong#Pass1');
+  const admin = await ta.admin();
+  const r = await admin.get('/api/v1/security/login-log?username=LI_SI');
+  t.is(r.status, 200);
+  t.is(r.body.total, 1);
+  t.is(r.body.items[0].username, 'li_si');
+  t.is(r.body.items[0].reason, '密码错误');
+});

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { Op } from '@oa/db';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { actorOf } from '../http/context.ts';
 import { notFound } from '../http/errors.ts';
 import { passwordPolicySchema } from '../settings/service.ts';
 import { pageQuery, pageWindow } from '../http/paging.ts';
+import { normaliseUsername } from './passwords.ts';
 import type { AppDeps } from '../deps.ts';
 
 /** R18 security settings: password rules, unlocking, the login log (security administrator). */
@@ -57,7 +57,8 @@ export function securityRoutes(deps: AppDeps): RouteSpec[] {
       }),
       handler: async (_ctx, { query }) => {
         const where: Record<string, unknown> = {};
-        if (query.username) where.username = { [Op.like]: `%${query.username.replace(/[%_\\]/g, '\\$&')}%` };
+        // exact (normalised) name: LIKE escaping is not portable (SQLite has no default escape character)
+        if (query.username) where.username = normaliseUsername(query.username);
         if (query.result) where.result = query.result;
         const { rows, count } = await deps.db.models.LoginLog.findAndCountAll({
           where,
