@@ -1,7 +1,12 @@
 import type { Redis } from 'ioredis';
 
 /** Cache invalidations that every server instance must hear (sessions revoked, roles changed). */
-export type BusMessage = { type: 'session'; id: string } | { type: 'user'; userId: number } | { type: 'settings'; key: string };
+export type BusMessage =
+  | { type: 'session'; id: string }
+  | { type: 'user'; userId: number }
+  | { type: 'settings'; key: string }
+  /** the organisation changed; userIds: only these people's own records (else: anything) */
+  | { type: 'org'; userIds?: number[] };
 
 export interface Bus {
   publish(msg: BusMessage): Promise<void>;
