@@ -24,6 +24,7 @@ import { createApp } from '../server/src/app.ts';
 import { loadConfig } from '../server/src/config.ts';
 import { bootstrap } from '../server/src/bootstrap.ts';
 import { hashPassword } from '../server/src/auth/passwords.ts';
+import { directSuperior, leadersInCharge, levelsUp } from '../server/src/org/resolvers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -419,10 +420,48 @@ async function measurePeopleSearchHttp(ctx: BenchContext, out: Metric[], rows: R
 const MEASUREMENTS: { name: string; run: (ctx: BenchContext, out: Metric[], rows: Row[]) => Promise<void> }[] = [
   { name: 'people search (service)', run: measurePeopleSearch },
   { name: 'people search (HTTP)', run: measurePeopleSearchHttp },
-  // { name: 'resolvers', run: measureResolvers },
+  { name: 'resolvers', run: measureResolvers },
   // { name: 'access can()', run: measureCan },
   // { name: 'Excel import, 3,000 rows', run: measureImport },
 ];
+
+// ---- resolvers ------------------------------------------------------------------------------------
+
+/**
+ * What the workflow engine pays to find an approver: direct superior, 3 levels up (逐级), up to a
+ * deputy president (rank 90) and the leader in charge of a department, for 300 people each;
+ * baseline: one primary-key read of a person (the floor for any answer that touches the database).
+ */
+async function measureResolvers(ctx: BenchContext, out: Metric[], rows: Row[]): Promise<void> {
+  const r = rng(23);
+  const sample = Array.from({ length: 300 }, () => ctx.people[Math.floor(r() * ctx.people.length)]!);
+  const depts = ctx.deptsByLevel.flat();
+  const time = async (f: (i: number) => Promise<unknown>): Promise<number[]> => {
+    for (let i = 0; i < 20; i++) await f(i); // warm-up
+    const xs: number[] = [];
+    for (let i = 0; i < sample.length; i++) {
+      const t0 = performance.now();
+      await f(i);
+      xs.push(performance.now() - t0);
+    }
+    return xs;
+  };
+  const cases: [string, string, (i: number) => Promise<unknown>][] = [
+    ['pk_read_baseline', 'baseline: one findByPk', (i) => ctx.db.models.User.findByPk(sample[i % sample.length]!.id, { raw: true })],
+    ['resolve_direct_superior', 'direct superior', (i) => directSuperior(ctx.db, sample[i % sample.length]!.id)],
+    ['resolve_levels_up_3', '逐级 3 levels up', (i) => levelsUp(ctx.db, sample[i % sample.length]!.id, { levels: 3 })],
+    ['resolve_until_rank_90', '逐级 up to a deputy president', (i) => levelsUp(ctx.db, sample[i % sample.length]!.id, { untilRank: 90 })],
+    ['resolve_leader_in_charge', 'leader in charge of a department', (i) => leadersInCharge(ctx.db, depts[i % depts.length]!)],
+  ];
+  for (const [key, label, f] of cases) {
+    const xs = await time(f);
+    const p50 = quantile(xs, 0.5);
+    const p95 = quantile(xs, 0.95);
+    out.push({ name: `${ctx.label}_${key}_p50_ms`, value: round(p50), unit: 'ms', better: 'lower' });
+    out.push({ name: `${ctx.label}_${key}_p95_ms`, value: round(p95), unit: 'ms', better: 'lower' });
+    rows.push([`${ctx.label} ${label}`, p50.toFixed(2), p95.toFixed(2), '']);
+  }
+}
 
 // ---- databases ------------------------------------------------------------------------------------
 
