@@ -2,8 +2,11 @@ import type { RouteSpec } from '../http/route.ts';
 import type { AppDeps } from '../deps.ts';
 import { searchRoutes } from './search-routes.ts';
 import { departmentRoutes } from './department-routes.ts';
+import { peopleRoutes } from './people-routes.ts';
+import { groupRoutes } from './group-routes.ts';
+import { importRoutes } from './import-routes.ts';
 
 /** Everything under /api/v1/org (issue 3). */
 export function orgRoutes(deps: AppDeps): RouteSpec[] {
-  return [...searchRoutes(deps), ...departmentRoutes(deps)];
+  return [...searchRoutes(deps), ...departmentRoutes(deps), ...peopleRoutes(deps), ...groupRoutes(deps), ...importRoutes(deps)];
 }

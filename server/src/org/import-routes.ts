@@ -1,0 +1,6 @@
+import type { RouteSpec } from '../http/route.ts';
+import type { AppDeps } from '../deps.ts';
+
+export function importRoutes(_deps: AppDeps): RouteSpec[] {
+  return [];
+}
