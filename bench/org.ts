@@ -25,6 +25,8 @@ import { loadConfig } from '../server/src/config.ts';
 import { bootstrap } from '../server/src/bootstrap.ts';
 import { hashPassword } from '../server/src/auth/passwords.ts';
 import { directSuperior, leadersInCharge, levelsUp } from '../server/src/org/resolvers.ts';
+import { importWorkbook } from '../server/src/org/excel-write.ts';
+import { AccessService } from '../server/src/access/grants.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -409,20 +411,15 @@ async function measurePeopleSearchHttp(ctx: BenchContext, out: Metric[], rows: R
 }
 
 /**
- * Everything measured on each database, in order. Each entry appends its metrics (names prefixed
- * with ctx.label) and its table rows. Still to come from issue 3's benchmark section:
- *   - resolvers: latency of "N levels up the chain" and "leader in charge of a department"
- *     (ctx.deptsByLevel gives five levels; every department has a head and a deputy, divisions
- *     have leaders in charge), target none named;
- *   - can(): warm cache (target 0.05 ms) and cold, metric names `${label}_can_warm_p50_ms` …;
- *   - the 3,000-row Excel import end to end (target 20 s).
+ * Everything measured on each database, in order (issue 3's benchmark section). Each entry
+ * appends its metrics (names prefixed with ctx.label) and its table rows.
  */
 const MEASUREMENTS: { name: string; run: (ctx: BenchContext, out: Metric[], rows: Row[]) => Promise<void> }[] = [
   { name: 'people search (service)', run: measurePeopleSearch },
   { name: 'people search (HTTP)', run: measurePeopleSearchHttp },
   { name: 'resolvers', run: measureResolvers },
-  // { name: 'access can()', run: measureCan },
-  // { name: 'Excel import, 3,000 rows', run: measureImport },
+  { name: 'access can()', run: measureCan },
+  { name: 'Excel import, 3,000 rows', run: measureImport },
 ];
 
 // ---- resolvers ------------------------------------------------------------------------------------
@@ -460,6 +457,315 @@ async function measureResolvers(ctx: BenchContext, out: Metric[], rows: Row[]): 
     out.push({ name: `${ctx.label}_${key}_p50_ms`, value: round(p50), unit: 'ms', better: 'lower' });
     out.push({ name: `${ctx.label}_${key}_p95_ms`, value: round(p95), unit: 'ms', better: 'lower' });
     rows.push([`${ctx.label} ${label}`, p50.toFixed(2), p95.toFixed(2), '']);
+  }
+}
+
+// ---- Excel import ---------------------------------------------------------------------------------
+
+const IMPORT_PEOPLE = 3_000;
+const IMPORT_TARGET_MS = 20_000;
+
+/**
+ * The 3,000-row Excel import end to end through HTTP, as an organisation administrator does it:
+ * upload the workbook (20 new departments under existing ones, 3,000 new people with posts,
+ * titles, superiors, some secondary departments, and a 角色 sheet row each), POST the dry run, POST
+ * the real run (one unit of work with an audit row per person), then the same file again (nothing
+ * to change). Baseline: a plain User.bulkCreate of the same 3,000 rows in one transaction (rolled
+ * back), which is the floor for writing them at all.
+ */
+async function measureImport(ctx: BenchContext, out: Metric[], rows: Row[]): Promise<void> {
+  const { User, Role, UserRole, Department, Post, Title } = ctx.db.models;
+  const r = rng(41);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const deptCodes = (await Department.findAll({ where: { level: { [Op.gte]: 2 } }, attributes: ['code'], raw: true })).map((d) => d.code);
+  const postCodes = (await Post.findAll({ attributes: ['code'], raw: true })).map((p) => p.code);
+  const titleCodes = (await Title.findAll({ attributes: ['code'], raw: true })).map((p) => p.code);
+  const newDepts = Array.from({ length: 20 }, (_, i) => [`IMP${i}`, `导入病区${i}`, pick(deptCodes), '临床', null, i]);
+  const allDepts = [...deptCodes, ...newDepts.map((d) => d[0] as string)];
+  const used = new Set<string>();
+  const name = () => {
+    for (;;) {
+      const n = pick(SURNAMES) + pick(GIVEN) + (r() < 0.7 ? pick(GIVEN) : '');
+      if (!used.has(n)) return used.add(n), n;
+    }
+  };
+  const no = (i: number) => String(700001 + i);
+  const people = Array.from({ length: IMPORT_PEOPLE }, (_, i) => {
+    const dept = pick(allDepts);
+    return [
+      no(i),
+      name(),
+      r() < 0.55 ? '女' : '男',
+      dept,
+      i % 10 === 3 ? pick(allDepts.filter((d) => d !== dept)) : null,
+      pick(postCodes),
+      r() < 0.8 ? pick(titleCodes) : null,
+      null,
+      i % 20 === 0 ? null : no(i - (i % 20)), // groups of 20 under their first person
+      `139${String(i).padStart(8, '0')}`,
+      null,
+      null,
+      '在职',
+    ];
+  });
+  const roleRows = people.map((p) => [p[0], 'bench_staff', null, null]);
+  const buffer = await importWorkbook({ departments: newDepts, people, roles: roleRows });
+  // the same people a month later: every mobile number and one in ten names changed
+  const changed = await importWorkbook({
+    departments: newDepts,
+    people: people.map((p, i) => p.map((v, c) => (c === 9 ? `137${String(i).padStart(8, '0')}` : c === 1 && i % 10 === 0 ? `${v as string}华` : v))),
+    roles: roleRows,
+  });
+
+  // baseline: the same people written by one bulkCreate, rolled back
+  const now = new Date();
+  const plain = people.map((p) => ({
+    username: `b${p[0]}`,
+    employeeNo: `b${p[0]}`,
+    name: p[1] as string,
+    gender: p[2] as string,
+    deptId: null,
+    postId: null,
+    titleId: null,
+    positionId: null,
+    superiorId: null,
+    successorId: null,
+    workPhone: null,
+    mobile: p[9] as string,
+    email: null,
+    wecomUserId: null,
+    passwordHash: null,
+    passwordChangedAt: null,
+    lockedUntil: null,
+    createdAt: now,
+    updatedAt: now,
+  }));
+  let baselineMs = 0;
+  await ctx.db
+    .transaction(async (t) => {
+      const t0 = performance.now();
+      for (let i = 0; i < plain.length; i += 1000) await User.bulkCreate(plain.slice(i, i + 1000), { transaction: t });
+      baselineMs = performance.now() - t0;
+      throw new Error('rollback');
+    })
+    .catch((err: unknown) => {
+      if (!(err instanceof Error) || err.message !== 'rollback') throw err;
+    });
+
+  const config = loadConfig({ DATA_DIR: ctx.dataDir, DB_URL: ctx.dbUrl, LOG_LEVEL: 'silent', SCHEDULER: 'off', DEMO_DATA: 'off', NODE_ENV: 'production' });
+  const app = await createApp({ config, db: ctx.db });
+  const server = http.createServer(app.koa.callback());
+  try {
+    await bootstrap(app.deps, { demo: false });
+    const password = 'Bench#Passw0rd!';
+    const user = await User.create({
+      username: `bench_import_${process.pid}`,
+      employeeNo: null,
+      name: '导入员',
+      deptId: null,
+      postId: null,
+      titleId: null,
+      positionId: null,
+      superiorId: null,
+      successorId: null,
+      gender: null,
+      workPhone: null,
+      mobile: null,
+      email: null,
+      wecomUserId: null,
+      passwordHash: await hashPassword(password),
+      passwordChangedAt: new Date(),
+      lockedUntil: null,
+    });
+    await UserRole.create({ userId: user.id, roleId: (await Role.findOne({ where: { code: 'orgadmin' } }))!.id });
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user.username, password }) });
+    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+    const cookie = login.headers.getSetCookie().map((s) => s.split(';')[0]).join('; ');
+    const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
+    const headers = { cookie, 'x-csrf-token': csrf };
+    /** upload + import + poll until done: what the administrator waits for */
+    const runImport = async (dryRun: boolean, buffer: Buffer) => {
+      const t0 = performance.now();
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(buffer)]), 'org.xlsx');
+      const up = await fetch(`${base}/api/v1/files`, { method: 'POST', headers, body: form });
+      if (up.status !== 201) throw new Error(`upload: ${up.status} ${await up.text()}`);
+      const { id: fileId } = (await up.json()) as { id: number };
+      const res = await fetch(`${base}/api/v1/org/excel/import?dryRun=${dryRun}&wait=5`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ fileId }) });
+      let job = (await res.json()) as { id: string; status: string; error: string | null; report: { ok: boolean; problemCount: number; problems: unknown[]; changes: number; counts: { people: unknown } } | null };
+      if (res.status !== 200 && res.status !== 202) throw new Error(`import: ${res.status} ${JSON.stringify(job)}`);
+      while (job.status !== 'done' && job.status !== 'failed') {
+        await new Promise((w) => setTimeout(w, 50));
+        job = (await (await fetch(`${base}/api/v1/org/excel/import/${job.id}`, { headers })).json()) as typeof job;
+      }
+      if (job.status !== 'done' || !job.report?.ok) throw new Error(`import failed: ${job.error ?? JSON.stringify(job.report?.problems.slice(0, 5))}`);
+      return { ms: performance.now() - t0, report: job.report };
+    };
+    const dry = await runImport(true, buffer);
+    const real = await runImport(false, buffer);
+    const again = await runImport(false, buffer);
+    if (again.report.changes !== 0) throw new Error(`second import changed ${again.report.changes} rows`);
+    const update = await runImport(false, changed);
+    const p = ctx.label;
+    out.push(
+      { name: `${p}_import_3000_dry_run_ms`, value: round(dry.ms, 1), unit: 'ms', better: 'lower' },
+      { name: `${p}_import_3000_real_run_ms`, value: round(real.ms, 1), unit: 'ms', target: IMPORT_TARGET_MS, better: 'lower' },
+      { name: `${p}_import_3000_second_run_noop_ms`, value: round(again.ms, 1), unit: 'ms', better: 'lower' },
+      { name: `${p}_import_3000_update_run_ms`, value: round(update.ms, 1), unit: 'ms', target: IMPORT_TARGET_MS, better: 'lower' },
+      { name: `${p}_baseline_bulkcreate_3000_ms`, value: round(baselineMs, 1), unit: 'ms', better: 'lower' },
+      { name: `${p}_import_3000_real_run_ratio_to_baseline`, value: round(real.ms / baselineMs, 2), unit: 'ratio', better: 'lower' },
+    );
+    rows.push([`${p} Excel import 3,000 rows: dry run`, dry.ms.toFixed(0), '-', `upload + check, end to end over HTTP`]);
+    rows.push([`${p} Excel import 3,000 rows: real run`, real.ms.toFixed(0), '-', `${JSON.stringify(real.report.counts)}`]);
+    rows.push([`${p} Excel import 3,000 rows: same file again`, again.ms.toFixed(0), '-', '0 changes']);
+    rows.push([`${p} Excel import 3,000 rows: every person changed`, update.ms.toFixed(0), '-', `${JSON.stringify(update.report.counts.people)}`]);
+    rows.push([`${p}   baseline User.bulkCreate 3,000`, baselineMs.toFixed(0), '-', `import = ${(real.ms / baselineMs).toFixed(1)} × baseline`]);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((res) => server.close(res));
+    await app.close();
+  }
+}
+
+// ---- access control: can() ------------------------------------------------------------------------
+
+const CAN_PAIRS = 3_000;
+const CAN_COLD_SAMPLES = 300;
+const CAN_TARGET_WARM_MS = 0.05;
+
+/**
+ * can() on the 5,000-person organisation with a resource tree below it: 3 folders under each of
+ * the 36 departments (level 2), 10 documents in each folder (1,080), grants of every subject kind
+ * (department subtree, person, role, post, everyone) and some denies, admin ranges (manage on
+ * divisions). Measured over 3,000 (person, resource, action) pairs: warm (both caches loaded),
+ * cold (everything dropped before each call: the person's subjects and the resource's chain are
+ * read again), after a grant change (resource entries dropped, people's subjects kept); baseline:
+ * the same answer computed by queries alone (canUncached), with no cache.
+ */
+async function measureCan(ctx: BenchContext, out: Metric[], rows: Row[]): Promise<void> {
+  const { AccessGrant, ResourceNode, Post } = ctx.db.models;
+  const access = new AccessService({ db: ctx.db, bus: new LocalBus(), clock: systemClock });
+  access.registerResourceType({ type: 'folder', name: '文件夹' });
+  access.registerResourceType({ type: 'doc', name: '文档' });
+  const r = rng(31);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  try {
+    const depts = ctx.deptsByLevel[2]!;
+    const folders: string[] = [];
+    const docs: string[] = [];
+    const nodes: { resourceType: string; resourceId: string; parentType: string; parentId: string }[] = [];
+    const grants: { resourceType: string; resourceId: string; subjectType: 'user' | 'dept' | 'role' | 'post' | 'everyone'; subjectId: number; subtree: boolean; action: string; effect: 'allow' | 'deny'; createdAt: Date; createdBy: null }[] = [];
+    const now = new Date();
+    const g = (resourceType: string, resourceId: string | number, subjectType: (typeof grants)[number]['subjectType'], subjectId: number, action: string, effect: 'allow' | 'deny' = 'allow', subtree = false) =>
+      grants.push({ resourceType, resourceId: String(resourceId), subjectType, subjectId, subtree, action, effect, createdAt: now, createdBy: null });
+    const posts = await Post.findAll({ attributes: ['id'], raw: true });
+    const approverRole = (await ctx.db.models.Role.findOne({ where: { code: 'bench_approver' }, attributes: ['id'], raw: true }))!.id;
+    for (const d of depts) {
+      g('dept', d, 'dept', d, 'view', 'allow', true); // everyone in a department sees it
+      for (let f = 0; f < 3; f++) {
+        const folder = `${d}-${f}`;
+        folders.push(folder);
+        nodes.push({ resourceType: 'folder', resourceId: folder, parentType: 'dept', parentId: String(d) });
+        g('folder', folder, 'dept', d, 'edit', 'allow', true);
+        if (f === 2) g('folder', folder, 'role', approverRole, 'view');
+        for (let i = 0; i < 10; i++) {
+          const doc = `${folder}-${i}`;
+          docs.push(doc);
+          nodes.push({ resourceType: 'doc', resourceId: doc, parentType: 'folder', parentId: folder });
+          if (i === 0) g('doc', doc, 'everyone', 0, 'view');
+          if (i === 1) g('doc', doc, 'post', pick(posts).id, 'view');
+          if (i % 3 === 2) g('doc', doc, 'user', pick(ctx.people).id, 'edit');
+          if (i === 9) g('doc', doc, 'dept', d, 'edit', 'deny', true); // a locked document
+        }
+      }
+    }
+    // admin ranges: a manager for each division
+    for (const div of ctx.deptsByLevel[1]!) g('dept', div, 'user', pick(ctx.people).id, 'manage');
+    await ResourceNode.bulkCreate(nodes);
+    for (let i = 0; i < grants.length; i += 1000) await AccessGrant.bulkCreate(grants.slice(i, i + 1000));
+
+    const allDepts = ctx.deptsByLevel.flat();
+    const ACTIONS = ['view', 'view', 'view', 'edit', 'manage'];
+    const pairs = Array.from({ length: CAN_PAIRS }, () => {
+      const x = r();
+      const resource = x < 0.7 ? { type: 'doc', id: pick(docs) } : x < 0.9 ? { type: 'folder', id: pick(folders) } : { type: 'dept', id: pick(allDepts) };
+      return { userId: pick(ctx.people).id, action: pick(ACTIONS), resource };
+    });
+
+    // the answers are right before they are fast: the cache agrees with the queries
+    let yes = 0;
+    for (const p of pairs.slice(0, 500)) {
+      const cached = await access.can(p.userId, p.action, p.resource);
+      const direct = await access.canUncached(p.userId, p.action, p.resource);
+      if (cached !== direct) throw new Error(`can() disagrees with the queries for ${JSON.stringify(p)}: ${cached} vs ${direct}`);
+      if (cached) yes++;
+    }
+
+    // warm: one unmeasured pass loads every entry, then RUNS measured passes
+    for (const p of pairs) await access.can(p.userId, p.action, p.resource);
+    const warm = await timeRuns(pairs, RUNS, (p) => access.can(p.userId, p.action, p.resource));
+
+    // cold: everything dropped before each call
+    const coldPairs = pairs.slice(0, CAN_COLD_SAMPLES);
+    const cold: number[] = [];
+    for (const p of coldPairs) {
+      await access.invalidate();
+      const t0 = performance.now();
+      await access.can(p.userId, p.action, p.resource);
+      cold.push(performance.now() - t0);
+    }
+    // after a grant change: the grant written (and removed) through the models, caught by the hooks
+    for (const p of pairs) await access.can(p.userId, p.action, p.resource);
+    const afterGrant: number[] = [];
+    for (const [i, p] of coldPairs.entries()) {
+      const extra = await AccessGrant.create({ resourceType: 'doc', resourceId: `bench-${i}`, subjectType: 'everyone', subjectId: 0, subtree: false, action: 'view', effect: 'allow', createdAt: new Date(), createdBy: null });
+      const t0 = performance.now();
+      await access.can(p.userId, p.action, p.resource);
+      afterGrant.push(performance.now() - t0);
+      await extra.destroy();
+    }
+    // baseline: the same answer from the database alone
+    const base = await timeRuns(pairs.slice(0, 1000), Math.min(RUNS, 3), (p) => access.canUncached(p.userId, p.action, p.resource));
+
+    // admin ranges and a list filter (warm): managesDept and allowedIds
+    const managers = grants.filter((x) => x.resourceType === 'dept' && x.action === 'manage').map((x) => x.subjectId);
+    const ranges = await timeRuns(
+      Array.from({ length: 1000 }, (_, i) => ({ userId: managers[i % managers.length]!, deptId: pick(allDepts) })),
+      RUNS,
+      (x) => access.managesDept(x.userId, x.deptId),
+    );
+    const listUsers = pairs.slice(0, 100).map((p) => p.userId);
+    for (const u of listUsers) await access.allowedIds(u, 'view', 'doc');
+    const lists = await timeRuns(listUsers, RUNS, (u) => access.allowedIds(u, 'view', 'doc'));
+
+    const p = ctx.label;
+    const coldP50 = quantile(cold, 0.5);
+    const coldP95 = quantile(cold, 0.95);
+    const agP50 = quantile(afterGrant, 0.5);
+    const agP95 = quantile(afterGrant, 0.95);
+    out.push(
+      { name: `${p}_can_warm_p50_ms`, value: round(warm.p50, 5), unit: 'ms', target: CAN_TARGET_WARM_MS, better: 'lower' },
+      { name: `${p}_can_warm_p95_ms`, value: round(warm.p95, 5), unit: 'ms', target: CAN_TARGET_WARM_MS, better: 'lower' },
+      { name: `${p}_can_cold_p50_ms`, value: round(coldP50), unit: 'ms', better: 'lower' },
+      { name: `${p}_can_cold_p95_ms`, value: round(coldP95), unit: 'ms', better: 'lower' },
+      { name: `${p}_can_after_grant_change_p50_ms`, value: round(agP50), unit: 'ms', better: 'lower' },
+      { name: `${p}_can_after_grant_change_p95_ms`, value: round(agP95), unit: 'ms', better: 'lower' },
+      { name: `${p}_baseline_can_uncached_p50_ms`, value: round(base.p50), unit: 'ms', better: 'lower' },
+      { name: `${p}_baseline_can_uncached_p95_ms`, value: round(base.p95), unit: 'ms', better: 'lower' },
+      { name: `${p}_can_warm_p95_ratio_to_baseline`, value: round(warm.p95 / base.p95, 5), unit: 'ratio', better: 'lower' },
+      { name: `${p}_manages_dept_warm_p95_ms`, value: round(ranges.p95, 5), unit: 'ms', better: 'lower' },
+      { name: `${p}_allowed_ids_warm_p95_ms`, value: round(lists.p95, 5), unit: 'ms', better: 'lower' },
+    );
+    rows.push([`${p} can() warm`, warm.p50.toFixed(4), warm.p95.toFixed(4), `${pairs.length} pairs × ${RUNS} runs, ${grants.length} grants, ${docs.length} documents; ${yes}/500 checked pairs allowed`]);
+    rows.push([`${p} can() cold (all dropped)`, coldP50.toFixed(3), coldP95.toFixed(3), `${cold.length} samples`]);
+    rows.push([`${p} can() after a grant change`, agP50.toFixed(3), agP95.toFixed(3), `${afterGrant.length} samples (resource entries reloaded)`]);
+    rows.push([`${p}   baseline: queries, no cache`, base.p50.toFixed(3), base.p95.toFixed(3), `warm p95 = ${(warm.p95 / base.p95).toFixed(5)} × baseline`]);
+    rows.push([`${p} managesDept() warm`, ranges.p50.toFixed(4), ranges.p95.toFixed(4), '1000 (manager, department) pairs']);
+    rows.push([`${p} allowedIds(view, doc) warm`, lists.p50.toFixed(4), lists.p95.toFixed(4), '100 people (cached list)']);
+  } finally {
+    access.dispose();
   }
 }
 

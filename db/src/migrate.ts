@@ -3,6 +3,7 @@ import type { QueryInterface } from 'sequelize';
 import type { Database } from './database.ts';
 import * as m0001 from './migrations/0001-foundation.ts';
 import * as m0002 from './migrations/0002-organisation.ts';
+import * as m0003 from './migrations/0003-access-grants.ts';
 
 interface Migration {
   name: string;
@@ -16,6 +17,7 @@ interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { name: '0001-foundation', up: m0001.up },
   { name: '0002-organisation', up: m0002.up },
+  { name: '0003-access-grants', up: m0003.up },
 ];
 
 export class SchemaTooNewError extends Error {

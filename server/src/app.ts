@@ -10,6 +10,8 @@ import { deriveKey, type Config } from './config.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { AppDeps } from './deps.ts';
 import { loadPrincipal } from './access/service.ts';
+import { AccessService } from './access/grants.ts';
+import { grantRoutes } from './access/grant-routes.ts';
 import { SessionManager } from './auth/sessions.ts';
 import { DbSessionStore, RedisSessionStore } from './auth/session-store.ts';
 import { AuthService } from './auth/service.ts';
@@ -111,6 +113,7 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
     channels,
     dispatcher: new OutboxDispatcher(db, clock, channels, log),
     metrics,
+    access: new AccessService({ db, bus, clock, log }),
   };
   registerHousekeeping(deps);
 
@@ -123,6 +126,7 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
     ...fileRoutes(deps),
     ...inboxRoutes(deps),
     ...orgRoutes(deps),
+    ...grantRoutes(deps),
   ];
   let openapi: unknown;
   routes.push(...docsRoutes(() => (openapi ??= buildOpenApi(routes))));
@@ -154,6 +158,7 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
     router,
     async close() {
       deps.jobs.stop();
+      deps.access.dispose();
       await bus.close();
       redis?.disconnect();
     },

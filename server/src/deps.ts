@@ -13,6 +13,7 @@ import type { FileService } from './files/service.ts';
 import type { JobRunner } from './jobs/runner.ts';
 import type { OutboxDispatcher } from './notify/dispatcher.ts';
 import type { ChannelRegistry } from './notify/channels.ts';
+import type { AccessService } from './access/grants.ts';
 
 /** Everything a route or job may use; built once in app.ts and passed down (no globals). */
 export interface AppDeps {
@@ -31,4 +32,6 @@ export interface AppDeps {
   channels: ChannelRegistry;
   dispatcher: OutboxDispatcher;
   metrics: Metrics;
+  /** resource-level access decisions: grants, inheritance, admin ranges (access/grants.ts) */
+  access: AccessService;
 }

@@ -283,6 +283,33 @@ export class UserGroupMember extends Model<InferAttributes<UserGroupMember>, Inf
   declare userId: number;
 }
 
+export type GrantSubjectType = 'user' | 'dept' | 'role' | 'post' | 'group' | 'everyone';
+export type GrantEffect = 'allow' | 'deny';
+
+/** A per-resource grant (access control, issue 3 item 8): subject + action + resource + effect. */
+export class AccessGrant extends Model<InferAttributes<AccessGrant>, InferCreationAttributes<AccessGrant>> {
+  declare id: CreationOptional<number>;
+  declare resourceType: string;
+  declare resourceId: string;
+  declare subjectType: GrantSubjectType;
+  /** 0 for everyone */
+  declare subjectId: number;
+  /** department subjects: the department and everything below it */
+  declare subtree: CreationOptional<boolean>;
+  declare action: string;
+  declare effect: GrantEffect;
+  declare createdAt: Date;
+  declare createdBy: number | null;
+}
+
+/** The parent of a resource in the resource tree (folder → document); departments use their path. */
+export class ResourceNode extends Model<InferAttributes<ResourceNode>, InferCreationAttributes<ResourceNode>> {
+  declare resourceType: string;
+  declare resourceId: string;
+  declare parentType: string;
+  declare parentId: string;
+}
+
 export interface Models {
   Campus: typeof Campus;
   Department: typeof Department;
@@ -309,6 +336,8 @@ export interface Models {
   UserRoleScope: typeof UserRoleScope;
   UserGroup: typeof UserGroup;
   UserGroupMember: typeof UserGroupMember;
+  AccessGrant: typeof AccessGrant;
+  ResourceNode: typeof ResourceNode;
 }
 
 // Fresh objects per attribute: Sequelize writes into the definitions it is given.
@@ -347,6 +376,8 @@ export function defineModels(sequelize: Sequelize): Models {
   class UserRoleScopeM extends UserRoleScope {}
   class UserGroupM extends UserGroup {}
   class UserGroupMemberM extends UserGroupMember {}
+  class AccessGrantM extends AccessGrant {}
+  class ResourceNodeM extends ResourceNode {}
   const common = { sequelize, underscored: true, freezeTableName: true } as const;
 
   CampusM.init({ id: id(), code: str(32), name: str(100), sort: int(0) }, { ...common, tableName: 'campus', timestamps: false });
@@ -539,6 +570,26 @@ export function defineModels(sequelize: Sequelize): Models {
   );
   UserGroupM.init({ id: id(), name: str(100), ownerId: fk(), createdAt: date() }, { ...common, tableName: 'user_group', timestamps: false });
   UserGroupMemberM.init({ groupId: pk(), userId: pk() }, { ...common, tableName: 'user_group_member', timestamps: false });
+  AccessGrantM.init(
+    {
+      id: id(),
+      resourceType: str(64),
+      resourceId: str(64),
+      subjectType: str(16),
+      subjectId: int(0),
+      subtree: bool(false),
+      action: str(64),
+      effect: str(8),
+      createdAt: date(),
+      createdBy: fk(),
+    },
+    { ...common, tableName: 'access_grant', timestamps: false },
+  );
+  const pkStr = () => ({ type: DataTypes.STRING(64), primaryKey: true });
+  ResourceNodeM.init(
+    { resourceType: pkStr(), resourceId: pkStr(), parentType: str(64), parentId: str(64) },
+    { ...common, tableName: 'resource_node', timestamps: false },
+  );
 
   // Search keys follow the name wherever a person is written (people search, R3.17).
   const withKeys = (u: User) => {
@@ -585,5 +636,7 @@ export function defineModels(sequelize: Sequelize): Models {
     StoredFile: StoredFileM,
     Setting: SettingM,
     RateCounter: RateCounterM,
+    AccessGrant: AccessGrantM,
+    ResourceNode: ResourceNodeM,
   };
 }

@@ -9,6 +9,7 @@ export const PERMISSIONS = {
   'security:policy': '修改安全策略（密码规则等）',
   'security:unlock': '解锁被锁定的账号',
   'security:login-log': '查看登录日志',
+  'security:grants': '管理资源授权与管理范围（谁可以查看、编辑、管理哪些资源）',
   'audit:read': '查看审计日志',
   'audit:verify': '校验审计日志完整性',
   'org:manage': '维护组织架构（部门、人员、岗位、领导关系）',
@@ -24,7 +25,7 @@ export interface BuiltinRole {
 
 export const BUILTIN_ROLES: BuiltinRole[] = [
   { code: 'sysadmin', name: '系统管理员', permissions: ['system:settings', 'system:jobs'] },
-  { code: 'secadmin', name: '安全管理员', permissions: ['security:policy', 'security:unlock', 'security:login-log'] },
+  { code: 'secadmin', name: '安全管理员', permissions: ['security:policy', 'security:unlock', 'security:login-log', 'security:grants'] },
   { code: 'auditadmin', name: '审计管理员', permissions: ['audit:read', 'audit:verify', 'security:login-log'] },
   { code: 'orgadmin', name: '组织人事管理员', permissions: ['org:manage'] },
   { code: 'staff', name: '普通员工', permissions: [] },

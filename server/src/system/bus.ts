@@ -6,7 +6,13 @@ export type BusMessage =
   | { type: 'user'; userId: number }
   | { type: 'settings'; key: string }
   /** the organisation changed; userIds: only these people's own records (else: anything) */
-  | { type: 'org'; userIds?: number[] };
+  | { type: 'org'; userIds?: number[] }
+  /**
+   * access-control caches (access/grants.ts): `grants`: grants or the resource tree changed;
+   * `people`: these people's subjects (department, roles, post, groups; everyone's without
+   * userIds); `all`: both, everything (departments moved)
+   */
+  | { type: 'acl'; scope: 'grants' | 'people' | 'all'; userIds?: number[] };
 
 export interface Bus {
   publish(msg: BusMessage): Promise<void>;
