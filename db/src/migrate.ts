@@ -4,6 +4,7 @@ import type { Database } from './database.ts';
 import * as m0001 from './migrations/0001-foundation.ts';
 import * as m0002 from './migrations/0002-organisation.ts';
 import * as m0003 from './migrations/0003-access-grants.ts';
+import * as m0004 from './migrations/0004-transfers.ts';
 
 interface Migration {
   name: string;
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0001-foundation', up: m0001.up },
   { name: '0002-organisation', up: m0002.up },
   { name: '0003-access-grants', up: m0003.up },
+  { name: '0004-transfers', up: m0004.up },
 ];
 
 export class SchemaTooNewError extends Error {

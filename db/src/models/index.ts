@@ -310,6 +310,49 @@ export class ResourceNode extends Model<InferAttributes<ResourceNode>, InferCrea
   declare parentId: string;
 }
 
+export type TransferStatus = 'draft' | 'approved' | 'effective' | 'cancelled';
+
+/** 调动: a person's move to another department/post/position on a calendar date (Asia/Shanghai). */
+export class Transfer extends Model<InferAttributes<Transfer>, InferCreationAttributes<Transfer>> {
+  declare id: CreationOptional<number>;
+  declare personId: number;
+  declare fromDeptId: number | null;
+  declare toDeptId: number;
+  declare fromPostId: number | null;
+  declare toPostId: number | null;
+  declare fromPositionId: number | null;
+  declare toPositionId: number | null;
+  /** `YYYY-MM-DD`, Beijing time */
+  declare effectiveDate: string;
+  declare reason: string;
+  declare status: TransferStatus;
+  declare createdBy: number | null;
+  declare approvedBy: CreationOptional<number | null>;
+  declare approvedAt: CreationOptional<Date | null>;
+  declare effectiveAt: CreationOptional<Date | null>;
+  declare cancelledBy: CreationOptional<number | null>;
+  declare cancelledAt: CreationOptional<Date | null>;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+}
+
+export type InfoChangeStatus = 'pending' | 'approved' | 'rejected';
+
+/** 信息变更: a person's request to change fields of their own file. */
+export class InfoChange extends Model<InferAttributes<InfoChange>, InferCreationAttributes<InfoChange>> {
+  declare id: CreationOptional<number>;
+  declare userId: number;
+  declare changes: Record<string, unknown>;
+  /** the values the approval replaced */
+  declare priorValues: CreationOptional<Record<string, unknown> | null>;
+  declare reason: string | null;
+  declare status: InfoChangeStatus;
+  declare decidedBy: CreationOptional<number | null>;
+  declare decidedAt: CreationOptional<Date | null>;
+  declare decisionNote: CreationOptional<string | null>;
+  declare createdAt: Date;
+}
+
 export interface Models {
   Campus: typeof Campus;
   Department: typeof Department;
@@ -338,6 +381,8 @@ export interface Models {
   UserGroupMember: typeof UserGroupMember;
   AccessGrant: typeof AccessGrant;
   ResourceNode: typeof ResourceNode;
+  Transfer: typeof Transfer;
+  InfoChange: typeof InfoChange;
 }
 
 // Fresh objects per attribute: Sequelize writes into the definitions it is given.
@@ -378,6 +423,8 @@ export function defineModels(sequelize: Sequelize): Models {
   class UserGroupMemberM extends UserGroupMember {}
   class AccessGrantM extends AccessGrant {}
   class ResourceNodeM extends ResourceNode {}
+  class TransferM extends Transfer {}
+  class InfoChangeM extends InfoChange {}
   const common = { sequelize, underscored: true, freezeTableName: true } as const;
 
   CampusM.init({ id: id(), code: str(32), name: str(100), sort: int(0) }, { ...common, tableName: 'campus', timestamps: false });
@@ -591,6 +638,46 @@ export function defineModels(sequelize: Sequelize): Models {
     { ...common, tableName: 'resource_node', timestamps: false },
   );
 
+  TransferM.init(
+    {
+      id: id(),
+      personId: int(),
+      fromDeptId: fk(),
+      toDeptId: int(),
+      fromPostId: fk(),
+      toPostId: fk(),
+      fromPositionId: fk(),
+      toPositionId: fk(),
+      effectiveDate: str(10),
+      reason: str(500),
+      status: str(16),
+      createdBy: fk(),
+      approvedBy: fk(),
+      approvedAt: date(true),
+      effectiveAt: date(true),
+      cancelledBy: fk(),
+      cancelledAt: date(true),
+      createdAt: date(),
+      updatedAt: date(),
+    },
+    { ...common, tableName: 'org_transfer', timestamps: true },
+  );
+  InfoChangeM.init(
+    {
+      id: id(),
+      userId: int(),
+      changes: jsonText<Record<string, unknown>>('changes', { allowNull: false }),
+      priorValues: jsonText<Record<string, unknown> | null>('priorValues'),
+      reason: str(500, true),
+      status: str(16),
+      decidedBy: fk(),
+      decidedAt: date(true),
+      decisionNote: str(500, true),
+      createdAt: date(),
+    },
+    { ...common, tableName: 'info_change', timestamps: false },
+  );
+
   // Search keys follow the name wherever a person is written (people search, R3.17).
   const withKeys = (u: User) => {
     if (u.changed('name') || u.pinyin === undefined || u.pinyin === null) {
@@ -638,5 +725,7 @@ export function defineModels(sequelize: Sequelize): Models {
     RateCounter: RateCounterM,
     AccessGrant: AccessGrantM,
     ResourceNode: ResourceNodeM,
+    Transfer: TransferM,
+    InfoChange: InfoChangeM,
   };
 }

@@ -623,6 +623,52 @@ export class PeopleService {
     return this.get(id, viewer);
   }
 
+  /**
+   * Change fields of one person inside the caller's unit of work (transfers, information changes,
+   * batch changes): the same locks, checks, optimistic version and before/after audit as `update`.
+   * `version`, when given, must be the one the caller read. Returns whether anything changed; the
+   * caller invalidates the person's sessions after commit (`afterChange`).
+   */
+  async changeInUnit(
+    uow: UnitOfWork,
+    id: number,
+    patch: Partial<Pick<PersonFields, 'deptId' | 'postId' | 'titleId' | 'positionId' | 'workPhone' | 'mobile' | 'mobilePublic' | 'email' | 'gender'>>,
+    o: { action: string; version?: number; detail?: Record<string, unknown>; path?: string },
+  ): Promise<boolean> {
+    const t = uow.t;
+    const row = await this.db.models.User.findByPk(id, { transaction: t, lock: t.LOCK.UPDATE });
+    if (!row) throw badRequest('人员不存在', o.path ? field(o.path, '人员不存在') : undefined, 'PERSON_NOT_FOUND');
+    if (o.version !== undefined && row.version !== o.version) throw conflict(STALE, 'VERSION_CONFLICT');
+    const before = snapshot(row);
+    if (patch.deptId !== undefined && patch.deptId !== row.deptId) await this.lockDept(patch.deptId, t);
+    await this.checkLookups(
+      {
+        postId: patch.postId !== row.postId ? patch.postId : undefined,
+        titleId: patch.titleId !== row.titleId ? patch.titleId : undefined,
+        positionId: patch.positionId !== row.positionId ? patch.positionId : undefined,
+      },
+      t,
+    );
+    for (const k of ['deptId', 'postId', 'titleId', 'positionId', 'workPhone', 'mobile', 'mobilePublic', 'email', 'gender'] as const) {
+      if (patch[k] !== undefined) row.set(k, patch[k] as never);
+    }
+    if (!row.changed()) return false;
+    // the model's version column adds `WHERE version = …` and increments it
+    await row.save({ transaction: t });
+    uow.audit({ action: o.action, objectType: 'user', objectId: id, detail: { before, after: snapshot(row), ...(o.detail ?? {}) } });
+    return true;
+  }
+
+  /** After a unit of work that used `changeInUnit` committed: sessions reload what they know of these people. */
+  async afterChange(ids: Iterable<number>): Promise<void> {
+    for (const id of new Set(ids)) await this.sessions.invalidateUser(id);
+  }
+
+  /** Database errors of concurrent writers as Chinese 409s (for callers running their own unit of work). */
+  static concurrency(err: unknown): never {
+    return concurrency(err);
+  }
+
   /** Replace the person's secondary departments (兼职科室). */
   async setSecondaryDepts(id: number, deptIds: number[], actor: Actor, viewer: Viewer): Promise<PersonDetail> {
     const { User, UserDept, Department } = this.db.models;
