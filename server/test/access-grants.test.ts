@@ -26,18 +26,6 @@ async function person(ta: TestApp, p: { deptId?: number | null; postId?: number 
     name: `人员${seq}`,
     deptId: p.deptId ?? null,
     postId: p.postId ?? null,
-    titleId: null,
-    positionId: null,
-    superiorId: null,
-    successorId: null,
-    gender: null,
-    workPhone: null,
-    mobile: null,
-    email: null,
-    wecomUserId: null,
-    passwordHash: null,
-    passwordChangedAt: null,
-    lockedUntil: null,
     status: p.status ?? 'active',
   });
   return u.id;
