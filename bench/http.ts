@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { reachable } from './common.ts';
 import { openDatabase } from '@oa/db';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -98,18 +99,6 @@ async function ceiling(): Promise<Sample> {
   }
 }
 
-async function mariadbReachable(): Promise<boolean> {
-  const u = new URL(MARIADB);
-  return new Promise((resolve) => {
-    const s = net.connect(Number(u.port || 3306), u.hostname);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 async function realServer(dbUrl: string | undefined): Promise<{ health: Sample; me: Sample }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oa-bench-'));
   const port = await freePort();
@@ -155,7 +144,7 @@ async function main() {
   add('node_http_ceiling', ceil);
   const dbs: [string, string | undefined][] = [['sqlite', undefined]];
   let mariaDbName: string | undefined;
-  if (await mariadbReachable()) {
+  if (await reachable(MARIADB)) {
     mariaDbName = `oa_bench_${process.pid}`;
     const admin = openDatabase({ url: MARIADB, dataDir: os.tmpdir(), auditKey: Buffer.alloc(32) });
     await admin.sequelize.query(`CREATE DATABASE IF NOT EXISTS \`${mariaDbName}\` CHARACTER SET utf8mb4`);

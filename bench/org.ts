@@ -8,7 +8,6 @@
 // naive SQL implementation does).
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -17,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { migrate, openDatabase, Op, literal, type Database } from '@oa/db';
 import { GIVEN, SURNAMES } from '../db/src/seed/names.ts';
+import { reachable } from './common.ts';
 import { PeopleSearch, type PeopleQuery } from '../server/src/org/search.ts';
 import { LocalBus } from '../server/src/system/bus.ts';
 import { systemClock } from '../server/src/clock.ts';
@@ -356,39 +356,33 @@ async function measurePeopleSearch(ctx: BenchContext, out: Metric[], rows: Row[]
 }
 
 /** End to end: GET /api/v1/org/people/search with a session cookie, one request at a time. */
+const BENCH_PASSWORD = 'Bench#Passw0rd!';
+
+/** A signed-in-able account with one role, for the HTTP measurements. */
+async function benchUser(ctx: BenchContext, username: string, name: string, roleCode: string) {
+  const { User, Role, UserRole } = ctx.db.models;
+  const user = await User.create({ username, employeeNo: null, name, deptId: null, passwordHash: await hashPassword(BENCH_PASSWORD), passwordChangedAt: new Date() });
+  await UserRole.create({ userId: user.id, roleId: (await Role.findOne({ where: { code: roleCode } }))!.id });
+  return user;
+}
+
+async function signIn(base: string, username: string): Promise<{ cookie: string; csrf: string }> {
+  const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: BENCH_PASSWORD }) });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return { cookie, csrf: ((await login.json()) as { csrfToken: string }).csrfToken };
+}
+
 async function measurePeopleSearchHttp(ctx: BenchContext, out: Metric[], rows: Row[]): Promise<void> {
   const config = loadConfig({ DATA_DIR: ctx.dataDir, DB_URL: ctx.dbUrl, LOG_LEVEL: 'silent', SCHEDULER: 'off', DEMO_DATA: 'off', NODE_ENV: 'production' });
   const app = await createApp({ config, db: ctx.db });
   const server = http.createServer(app.koa.callback());
   try {
     await bootstrap(app.deps, { demo: false });
-    const { User, Role, UserRole } = ctx.db.models;
-    const password = 'Bench#Passw0rd!';
-    const user = await User.create({
-      username: `bench_${process.pid}`,
-      employeeNo: null,
-      name: '压测员',
-      deptId: null,
-      postId: null,
-      titleId: null,
-      positionId: null,
-      superiorId: null,
-      successorId: null,
-      gender: null,
-      workPhone: null,
-      mobile: null,
-      email: null,
-      wecomUserId: null,
-      passwordHash: await hashPassword(password),
-      passwordChangedAt: new Date(),
-      lockedUntil: null,
-    });
-    await UserRole.create({ userId: user.id, roleId: (await Role.findOne({ where: { code: 'staff' } }))!.id });
+    const user = await benchUser(ctx, `bench_${process.pid}`, '压测员', 'staff');
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user.username, password }) });
-    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
-    const cookie = login.headers.getSetCookie().map((s) => s.split(';')[0]).join('; ');
+    const { cookie } = await signIn(base, user.username);
     const queries = searchQueries(ctx);
     const mixed = KINDS.flatMap((k) => queries[k].slice(0, 100));
     const get = async (q: string) => {
@@ -474,7 +468,7 @@ const IMPORT_TARGET_MS = 20_000;
  * back), which is the floor for writing them at all.
  */
 async function measureImport(ctx: BenchContext, out: Metric[], rows: Row[]): Promise<void> {
-  const { User, Role, UserRole, Department, Post, Title } = ctx.db.models;
+  const { User, Department, Post, Title } = ctx.db.models;
   const r = rng(41);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const deptCodes = (await Department.findAll({ where: { level: { [Op.gte]: 2 } }, attributes: ['code'], raw: true })).map((d) => d.code);
@@ -557,33 +551,10 @@ async function measureImport(ctx: BenchContext, out: Metric[], rows: Row[]): Pro
   const server = http.createServer(app.koa.callback());
   try {
     await bootstrap(app.deps, { demo: false });
-    const password = 'Bench#Passw0rd!';
-    const user = await User.create({
-      username: `bench_import_${process.pid}`,
-      employeeNo: null,
-      name: '导入员',
-      deptId: null,
-      postId: null,
-      titleId: null,
-      positionId: null,
-      superiorId: null,
-      successorId: null,
-      gender: null,
-      workPhone: null,
-      mobile: null,
-      email: null,
-      wecomUserId: null,
-      passwordHash: await hashPassword(password),
-      passwordChangedAt: new Date(),
-      lockedUntil: null,
-    });
-    await UserRole.create({ userId: user.id, roleId: (await Role.findOne({ where: { code: 'orgadmin' } }))!.id });
+    const user = await benchUser(ctx, `bench_import_${process.pid}`, '导入员', 'orgadmin');
     await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user.username, password }) });
-    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
-    const cookie = login.headers.getSetCookie().map((s) => s.split(';')[0]).join('; ');
-    const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
+    const { cookie, csrf } = await signIn(base, user.username);
     const headers = { cookie, 'x-csrf-token': csrf };
     /** upload + import + poll until done: what the administrator waits for */
     const runImport = async (dryRun: boolean, buffer: Buffer) => {
@@ -771,18 +742,6 @@ async function measureCan(ctx: BenchContext, out: Metric[], rows: Row[]): Promis
 
 // ---- databases ------------------------------------------------------------------------------------
 
-async function mariadbReachable(): Promise<boolean> {
-  const u = new URL(MARIADB);
-  return new Promise((resolve) => {
-    const s = net.connect(Number(u.port || 3306), u.hostname);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 async function onDatabase(label: BenchContext['label'], out: Metric[], rows: Row[]): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oa-bench-org-'));
   const auditKey = crypto.randomBytes(32);
@@ -825,7 +784,7 @@ async function main() {
   const metrics: Metric[] = [];
   const rows: Row[] = [];
   const dbs: BenchContext['label'][] = ['sqlite'];
-  if (await mariadbReachable()) dbs.push('mariadb');
+  if (await reachable(MARIADB)) dbs.push('mariadb');
   else console.log(`MariaDB not reachable at ${MARIADB}: measuring SQLite only`);
   for (const label of dbs) await onDatabase(label, metrics, rows);
 
