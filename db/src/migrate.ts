@@ -5,6 +5,10 @@ import * as m0001 from './migrations/0001-foundation.ts';
 import * as m0002 from './migrations/0002-organisation.ts';
 import * as m0003 from './migrations/0003-access-grants.ts';
 import * as m0004 from './migrations/0004-transfers.ts';
+import * as m0005 from './migrations/0005-personnel-files.ts';
+import * as m0006 from './migrations/0006-address-book.ts';
+import * as m0007 from './migrations/0007-workflow.ts';
+import * as m0008 from './migrations/0008-forms.ts';
 
 interface Migration {
   name: string;
@@ -20,6 +24,10 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0002-organisation', up: m0002.up },
   { name: '0003-access-grants', up: m0003.up },
   { name: '0004-transfers', up: m0004.up },
+  { name: '0005-personnel-files', up: m0005.up },
+  { name: '0006-address-book', up: m0006.up },
+  { name: '0007-workflow', up: m0007.up },
+  { name: '0008-forms', up: m0008.up },
 ];
 
 export class SchemaTooNewError extends Error {

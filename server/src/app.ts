@@ -33,6 +33,8 @@ import { ChannelRegistry, InboxChannel } from './notify/channels.ts';
 import { OutboxDispatcher } from './notify/dispatcher.ts';
 import { inboxRoutes } from './notify/routes.ts';
 import { orgRoutes } from './org/routes.ts';
+import { workflowRoutes } from './workflow/routes.ts';
+import { formRoutes } from './forms/routes.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { docsRoutes } from './http/docs.ts';
@@ -127,6 +129,8 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
     ...inboxRoutes(deps),
     ...orgRoutes(deps),
     ...grantRoutes(deps),
+    ...workflowRoutes(deps),
+    ...formRoutes(deps),
   ];
   let openapi: unknown;
   routes.push(...docsRoutes(() => (openapi ??= buildOpenApi(routes))));

@@ -9,6 +9,15 @@ import {
 } from 'sequelize';
 import { jsonText } from '../json.ts';
 import { nameSearchKeys } from '../pinyin.ts';
+import { definePersonnelModels, type PersonnelModels } from './personnel.ts';
+import { defineAddressBookModels, type AddressBookModels } from './address-book.ts';
+import { defineWorkflowModels, type WorkflowModels } from './workflow.ts';
+import { defineFormModels, type FormModels } from './forms.ts';
+
+export * from './personnel.ts';
+export * from './address-book.ts';
+export * from './workflow.ts';
+export * from './forms.ts';
 
 // Models mirror the tables created by the numbered migrations; migrations are the source of truth
 // for the schema, models only describe how the application reads and writes it.
@@ -353,7 +362,7 @@ export class InfoChange extends Model<InferAttributes<InfoChange>, InferCreation
   declare createdAt: Date;
 }
 
-export interface Models {
+export interface Models extends PersonnelModels, AddressBookModels, WorkflowModels, FormModels {
   Campus: typeof Campus;
   Department: typeof Department;
   Post: typeof Post;
@@ -727,5 +736,9 @@ export function defineModels(sequelize: Sequelize): Models {
     ResourceNode: ResourceNodeM,
     Transfer: TransferM,
     InfoChange: InfoChangeM,
+    ...definePersonnelModels(sequelize),
+    ...defineAddressBookModels(sequelize),
+    ...defineWorkflowModels(sequelize),
+    ...defineFormModels(sequelize),
   };
 }

@@ -13,6 +13,13 @@ export const PERMISSIONS = {
   'audit:read': '查看审计日志',
   'audit:verify': '校验审计日志完整性',
   'org:manage': '维护组织架构（部门、人员、岗位、领导关系）',
+  'org:files': '查看和维护人事档案（含自定义字段）',
+  'org:sensitive': '查看人员敏感信息明文（身份证号、银行账号、家庭住址）',
+  'addressbook:manage': '维护公共通讯录',
+  'workflow:design': '设计和发布审批流程',
+  'workflow:admin': '监控和干预流程实例（跳转、改派、挂起、终止）',
+  'forms:design': '设计和发布自定义表单',
+  'forms:data': '查询和更正表单数据',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -27,7 +34,9 @@ export const BUILTIN_ROLES: BuiltinRole[] = [
   { code: 'sysadmin', name: '系统管理员', permissions: ['system:settings', 'system:jobs'] },
   { code: 'secadmin', name: '安全管理员', permissions: ['security:policy', 'security:unlock', 'security:login-log', 'security:grants'] },
   { code: 'auditadmin', name: '审计管理员', permissions: ['audit:read', 'audit:verify', 'security:login-log'] },
-  { code: 'orgadmin', name: '组织人事管理员', permissions: ['org:manage'] },
+  { code: 'orgadmin', name: '组织人事管理员', permissions: ['org:manage', 'addressbook:manage'] },
+  { code: 'hradmin', name: '人事档案管理员', permissions: ['org:files', 'org:sensitive'] },
+  { code: 'processadmin', name: '流程管理员', permissions: ['workflow:design', 'workflow:admin', 'forms:design', 'forms:data'] },
   { code: 'staff', name: '普通员工', permissions: [] },
 ];
 
