@@ -1,0 +1,29 @@
+import type { AppDeps } from '../deps.ts';
+import { createConditions } from './conditions.ts';
+import { builtinActions, createHooks } from './hooks.ts';
+import { ProcessService } from './processes.ts';
+import { WorkflowQueries } from './queries.ts';
+import { WorkflowService } from './service.ts';
+import { registerWorkflowJobs } from './jobs.ts';
+
+export interface Workflow {
+  processes: ProcessService;
+  service: WorkflowService;
+  queries: WorkflowQueries;
+}
+
+const modules = new WeakMap<AppDeps, Workflow>();
+
+/** One workflow module per app (resource types and job handlers are registered once). */
+export function workflowOf(deps: AppDeps): Workflow {
+  let w = modules.get(deps);
+  if (w) return w;
+  const conditions = createConditions();
+  const processes = new ProcessService(deps.db, deps.clock, deps.access, conditions);
+  const hooks = createHooks({ db: deps.db, jobs: deps.jobs, conditions, actions: builtinActions() });
+  const service = new WorkflowService(deps.db, deps.clock, processes, hooks, deps.access);
+  w = { processes, service, queries: new WorkflowQueries(deps.db, processes, deps.access) };
+  registerWorkflowJobs(deps, w);
+  modules.set(deps, w);
+  return w;
+}

@@ -1,0 +1,601 @@
+import { inUnitOfWork, Op, UniqueConstraintError, type Actor as AuditActor, type Database, type Transaction, type WfInstance, type WfTask, type WfUrgency } from '@oa/db';
+import type { Clock } from '../clock.ts';
+import { badRequest, conflict, forbidden, notFound, tooManyRequests } from '../http/errors.ts';
+import { ACTIONABLE, isHuman, TASK_ACTIONS, type TaskAction } from './definition.ts';
+import { Run, type EngineHooks } from './engine.ts';
+import type { ProcessService } from './processes.ts';
+import type { Graph } from './graph.ts';
+import { PROCESS } from './processes.ts';
+import type { AccessService } from '../access/grants.ts';
+
+/**
+ * Runtime actions (issue 4 "Runtime actions", R3.2, R3.5, R3.9, R3.11): every action locks the
+ * instance row, runs the engine inside one unit of work (state, history, audit, notifications
+ * together), is audited, and is idempotent per person and client key. Two people acting on one
+ * task at once: the first wins, the second gets 409 naming who handled it.
+ */
+
+export interface Person {
+  id: number;
+  name: string;
+  ip?: string | null;
+  requestId?: string | null;
+  /** holds workflow:admin (monitoring and interventions) */
+  admin?: boolean;
+}
+
+export interface StartInput {
+  processKey: string;
+  formData: Record<string, unknown>;
+  title?: string;
+  urgency?: WfUrgency;
+  /** save as a draft instead of submitting */
+  draft?: boolean;
+  /** handlers picked by the initiator for nodes that ask for them: nodeId → user ids */
+  chosen?: Record<string, number[]>;
+  clientKey?: string;
+}
+
+export type TaskActionInput =
+  | { action: 'approve'; comment?: string; formData?: Record<string, unknown>; chosen?: Record<string, number[]> }
+  | { action: 'reject'; comment: string; toInitiator?: boolean }
+  | { action: 'return'; comment: string; toNode: string; direct?: boolean }
+  | { action: 'transfer'; comment?: string; toUserId: number }
+  | { action: 'addSign'; comment?: string; userIds: number[]; mode: 'before' | 'after' | 'parallel' }
+  | { action: 'removeAddSign'; addSignTaskId: number; comment?: string }
+  | { action: 'read'; comment?: string }
+  | { action: 'resubmit'; comment?: string; formData?: Record<string, unknown>; chosen?: Record<string, number[]> }
+  | { action: 'suspend'; comment?: string }
+  | { action: 'resume'; comment?: string };
+
+const URGE_INTERVAL_MS = 10 * 60_000;
+const MAX_FORM_BYTES = 512 * 1024;
+
+class Replay extends Error {
+  constructor(readonly instanceId: number | null) {
+    super('replay');
+  }
+}
+
+export class WorkflowService {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly processes: ProcessService,
+    private readonly hooks: EngineHooks,
+    private readonly access: AccessService,
+  ) {}
+
+  // ── the frame around every action ───────────────────────────────────────────────────────────
+
+  /**
+   * Lock the instance, run `fn` with an engine run, record the notices and the audit row, all in
+   * one transaction. A repeated client key returns the instance as the first call left it.
+   */
+  private async mutate<T>(who: Omit<Person, 'id'> & { id: number | null }, instanceId: number, clientKey: string | undefined, audit: string, fn: (run: Run) => Promise<T>): Promise<T | null> {
+    const actor: AuditActor = { id: who.id, name: who.name, ip: who.ip ?? null, requestId: who.requestId ?? null };
+    try {
+      return await inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
+        const t = uow.t;
+        if (clientKey && who.id !== null) await this.claimKey(who.id, clientKey, instanceId, uow.now, t);
+        const inst = await this.db.models.WfInstance.findByPk(instanceId, { transaction: t, lock: t.LOCK.UPDATE });
+        if (!inst) throw notFound('流程实例不存在');
+        const { graph } = await this.processes.graphOf(inst.versionId, t);
+        const run = new Run(this.db, uow, inst, graph, { id: who.id, name: who.name }, this.hooks);
+        await run.load();
+        const out = await fn(run);
+        await run.refreshCurrent();
+        this.flush(run);
+        uow.audit({ action: `workflow.${audit}`, objectType: 'wf_instance', objectId: inst.id, detail: { status: inst.status } });
+        return out;
+      });
+    } catch (err) {
+      if (err instanceof Replay) return null;
+      // a concurrent duplicate inserted the same key first: the action happened once
+      if (err instanceof UniqueConstraintError && clientKey && who.id !== null && (await this.keyExists(who.id, clientKey))) return null;
+      throw err;
+    }
+  }
+
+  private async keyExists(userId: number, clientKey: string): Promise<boolean> {
+    return !!(await this.db.models.WfActionKey.findOne({ where: { userId, clientKey } }));
+  }
+
+  private async claimKey(userId: number, clientKey: string, instanceId: number | null, now: Date, t: Transaction): Promise<void> {
+    const seen = await this.db.models.WfActionKey.findOne({ where: { userId, clientKey }, transaction: t });
+    if (seen) throw new Replay(seen.instanceId);
+    await this.db.models.WfActionKey.create({ userId, clientKey, instanceId, createdAt: now }, { transaction: t });
+  }
+
+  private flush(run: Run): void {
+    for (const n of run.notices) {
+      run.uow.outbox({ channel: 'inbox', recipient: String(n.userId), payload: { title: n.title, body: n.body, link: n.link }, idempotencyKey: n.key });
+    }
+  }
+
+  private checkForm(data: Record<string, unknown>): void {
+    if (Buffer.byteLength(JSON.stringify(data)) > MAX_FORM_BYTES) throw badRequest('表单内容过大（超过 512 KB）', [{ path: 'formData', message: '表单内容过大' }], 'FORM_TOO_LARGE');
+  }
+
+  // ── start, drafts ───────────────────────────────────────────────────────────────────────────
+
+  async canStart(userId: number, processId: number): Promise<boolean> {
+    return this.access.can(userId, 'start', { type: PROCESS, id: processId });
+  }
+
+  async start(who: Person, input: StartInput): Promise<number> {
+    this.checkForm(input.formData);
+    const p = await this.processes.byKey(input.processKey);
+    if (!p.enabled) throw conflict(`流程“${p.name}”已停用`, 'PROCESS_DISABLED');
+    if (!(await this.canStart(who.id, p.id))) throw forbidden(`您没有发起“${p.name}”的权限`, 'CANNOT_START');
+    const versionId = await this.processes.latestVersionId(p);
+    const actor: AuditActor = { id: who.id, name: who.name, ip: who.ip ?? null, requestId: who.requestId ?? null };
+    try {
+      return await inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
+        const t = uow.t;
+        if (input.clientKey) await this.claimKey(who.id, input.clientKey, null, uow.now, t);
+        const me = await this.db.models.User.findByPk(who.id, { attributes: ['deptId', 'name'], transaction: t, raw: true });
+        const inst = await this.db.models.WfInstance.create(
+          {
+            processId: p.id,
+            versionId,
+            title: (input.title?.trim() || `${me?.name ?? who.name}的${p.name}`).slice(0, 200),
+            initiatorId: who.id,
+            initiatorDeptId: me?.deptId ?? null,
+            status: input.draft ? 'draft' : 'running',
+            urgency: input.urgency ?? 'normal',
+            formData: input.formData,
+            currentNodes: null,
+            restartedFrom: null,
+            createdAt: uow.now,
+            startedAt: input.draft ? null : uow.now,
+            endedAt: null,
+            updatedAt: uow.now,
+          },
+          { transaction: t },
+        );
+        if (input.clientKey) await this.db.models.WfActionKey.update({ instanceId: inst.id }, { where: { userId: who.id, clientKey: input.clientKey }, transaction: t });
+        const { graph } = await this.processes.graphOf(versionId, t);
+        const run = new Run(this.db, uow, inst, graph, { id: who.id, name: who.name }, this.hooks);
+        if (input.draft) {
+          await run.history('draft', {});
+        } else {
+          run.chosen = input.chosen ?? {};
+          const tok = await run.begin();
+          await run.history('submit', { nodeId: graph.startId });
+          await run.leave(tok);
+        }
+        await run.refreshCurrent();
+        this.flush(run);
+        uow.audit({ action: input.draft ? 'workflow.draft' : 'workflow.start', objectType: 'wf_instance', objectId: inst.id, detail: { process: p.processKey, versionId } });
+        return inst.id;
+      });
+    } catch (err) {
+      if (err instanceof Replay && err.instanceId) return err.instanceId;
+      throw err;
+    }
+  }
+
+  async updateDraft(who: Person, instanceId: number, patch: { formData?: Record<string, unknown>; title?: string; urgency?: WfUrgency }): Promise<void> {
+    if (patch.formData) this.checkForm(patch.formData);
+    await this.mutate(who, instanceId, undefined, 'draft.update', async (run) => {
+      this.ownDraft(run.inst, who);
+      await run.inst.update(
+        { ...(patch.formData ? { formData: patch.formData } : {}), ...(patch.title ? { title: patch.title } : {}), ...(patch.urgency ? { urgency: patch.urgency } : {}) },
+        { transaction: run.t },
+      );
+    });
+  }
+
+  async submitDraft(who: Person, instanceId: number, o: { chosen?: Record<string, number[]>; clientKey?: string } = {}): Promise<void> {
+    await this.mutate(who, instanceId, o.clientKey, 'submit', async (run) => {
+      this.ownDraft(run.inst, who);
+      const p = await this.db.models.WfProcess.findByPk(run.inst.processId, { transaction: run.t });
+      if (!p?.enabled) throw conflict('流程已停用，不能提交', 'PROCESS_DISABLED');
+      await run.inst.update({ status: 'running', startedAt: run.uow.now }, { transaction: run.t });
+      run.chosen = o.chosen ?? {};
+      const tok = await run.begin();
+      await run.history('submit', { nodeId: run.graph.startId });
+      await run.leave(tok);
+    });
+  }
+
+  async deleteDraft(who: Person, instanceId: number): Promise<void> {
+    await inUnitOfWork(this.db, { id: who.id, name: who.name }, this.clock.now(), async (uow) => {
+      const inst = await this.db.models.WfInstance.findByPk(instanceId, { transaction: uow.t, lock: uow.t.LOCK.UPDATE });
+      if (!inst) throw notFound('流程实例不存在');
+      this.ownDraft(inst, who);
+      await this.db.models.WfHistory.destroy({ where: { instanceId }, transaction: uow.t });
+      await inst.destroy({ transaction: uow.t });
+      uow.audit({ action: 'workflow.draft.delete', objectType: 'wf_instance', objectId: instanceId });
+    });
+  }
+
+  private ownDraft(inst: WfInstance, who: Person): void {
+    if (inst.initiatorId !== who.id) throw notFound('流程实例不存在');
+    if (inst.status !== 'draft') throw conflict('只有草稿可以这样操作', 'NOT_DRAFT');
+  }
+
+  /** restart (重新发起) a rejected or withdrawn instance: a new draft with the same form */
+  async restart(who: Person, instanceId: number): Promise<number> {
+    const src = await this.db.models.WfInstance.findByPk(instanceId);
+    if (!src || src.initiatorId !== who.id) throw notFound('流程实例不存在');
+    if (src.status !== 'rejected' && src.status !== 'withdrawn') throw conflict('只有被驳回或已撤回的流程可以重新发起', 'CANNOT_RESTART');
+    const p = await this.db.models.WfProcess.findByPk(src.processId);
+    const id = await this.start(who, { processKey: p!.processKey, formData: src.formData, title: src.title, urgency: src.urgency, draft: true });
+    await this.db.models.WfInstance.update({ restartedFrom: src.id }, { where: { id } });
+    return id;
+  }
+
+  // ── task actions ────────────────────────────────────────────────────────────────────────────
+
+  async act(who: Person, taskId: number, input: TaskActionInput, clientKey?: string): Promise<number> {
+    const task0 = await this.db.models.WfTask.findByPk(taskId, { attributes: ['id', 'instanceId'] });
+    if (!task0) throw notFound('任务不存在');
+    await this.mutate(who, task0.instanceId, clientKey, `task.${input.action}`, async (run) => {
+      const task = await this.db.models.WfTask.findByPk(taskId, { transaction: run.t });
+      if (!task || task.assigneeId !== who.id) throw notFound('任务不存在');
+      if (input.action === 'resume') {
+        if (task.status !== 'suspended') throw conflict('任务未挂起', 'TASK_NOT_SUSPENDED');
+        run.ensureRunning();
+        await task.update({ status: 'pending', rev: task.rev + 1 }, { transaction: run.t });
+        await run.history('task_resume', { nodeId: task.nodeId, taskId, comment: input.comment ?? null });
+        return;
+      }
+      await this.ensureOpen(task);
+      run.ensureRunning();
+      const tok = run.token(task.tokenId);
+      if (!tok || tok.status !== 'active') throw conflict('任务所在步骤已结束', 'TASK_CLOSED');
+      const node = run.graph.node(task.nodeId);
+      const allowed = isHuman(node) ? (node.actions ?? TASK_ACTIONS) : TASK_ACTIONS;
+      const needs: Partial<Record<TaskActionInput['action'], TaskAction>> = { reject: 'reject', return: 'return', transfer: 'transfer', addSign: 'addSign' };
+      const need = needs[input.action];
+      if (need && !allowed.includes(need)) throw forbidden(`“${node.name}”不允许${ACTION_NAMES[input.action]}`, 'ACTION_NOT_ALLOWED');
+      if (task.kind === 'cc' && input.action !== 'read') throw conflict('抄送任务只能阅读和填写意见', 'CC_ONLY_READ');
+      if (task.kind !== 'cc' && input.action === 'read') throw conflict('审批任务请选择同意、驳回等操作', 'NOT_CC');
+      if (task.kind === 'start' && input.action !== 'resubmit') throw conflict('请修改后重新提交', 'RESUBMIT_ONLY');
+      const h = { nodeId: task.nodeId, taskId, onBehalfOf: task.onBehalfOf };
+      switch (input.action) {
+        case 'approve':
+        case 'resubmit': {
+          if (input.formData) {
+            this.checkForm(input.formData);
+            await run.inst.update({ formData: { ...run.inst.formData, ...input.formData } }, { transaction: run.t });
+          }
+          run.chosen = input.chosen ?? {};
+          await run.closeTask(task, 'approve', input.comment ?? null);
+          await run.history(input.action, { ...h, comment: input.comment ?? null });
+          if (task.kind === 'addsign' && task.addMode === 'before') await this.unblock(run, task);
+          await run.evaluate(tok);
+          return;
+        }
+        case 'reject': {
+          await run.closeTask(task, 'reject', input.comment);
+          await run.history('reject', { ...h, comment: input.comment });
+          if (input.toInitiator) {
+            await run.history('rejected_to_initiator', { nodeId: task.nodeId });
+            await run.moveTo(tok, run.graph.startId);
+            return;
+          }
+          await run.evaluate(tok);
+          return;
+        }
+        case 'return': {
+          const targets = await this.returnTargets(run.inst.id, run.graph, task.nodeId, run.t);
+          if (!targets.some((x) => x.nodeId === input.toNode)) throw badRequest('只能退回到已经办理过的前序步骤', [{ path: 'toNode', message: '不能退回到该步骤' }], 'BAD_RETURN_TARGET');
+          await run.closeTask(task, 'return', input.comment);
+          await run.history('return', { ...h, comment: input.comment, detail: { toNode: input.toNode, direct: !!input.direct } });
+          await run.moveTo(tok, input.toNode, { resumeNodeId: input.direct ? task.nodeId : null });
+          return;
+        }
+        case 'transfer': {
+          if (input.toUserId === who.id) throw badRequest('不能转给自己', [{ path: 'toUserId', message: '不能转给自己' }], 'TRANSFER_TO_SELF');
+          await this.activeUsers([input.toUserId], 'toUserId');
+          await run.closeTask(task, 'transfer', input.comment ?? null);
+          const next = await run.createTask(tok, node, input.toUserId, task.kind, { seq: task.seq, status: 'pending' });
+          await run.history('transfer', { ...h, comment: input.comment ?? null, detail: { toUserId: input.toUserId, newTaskId: next.id } });
+          return;
+        }
+        case 'addSign': {
+          if (task.kind === 'start') throw conflict('发起人不能加签', 'CANNOT_ADDSIGN');
+          const ids = [...new Set(input.userIds)].filter((x) => x !== who.id);
+          if (!ids.length) throw badRequest('请选择加签人员（不能是自己）', [{ path: 'userIds', message: '请选择加签人员' }], 'ADDSIGN_EMPTY');
+          await this.activeUsers(ids, 'userIds');
+          const open = (await run.tasksAt(tok)).filter((x) => x.status !== 'done' && x.status !== 'cancelled' && ids.includes(x.assigneeId));
+          if (open.length) throw conflict('所选人员在本步骤已有待办，不能重复加签', 'ADDSIGN_DUPLICATE');
+          if (input.mode === 'before') await task.update({ status: 'waiting', rev: task.rev + 1 }, { transaction: run.t });
+          if (input.mode === 'after') await run.closeTask(task, 'approve', input.comment ?? null);
+          for (const uid of ids) await run.createTask(tok, node, uid, 'addsign', { addMode: input.mode, addedBy: who.id, blockedBy: input.mode === 'before' ? task.id : null });
+          await run.history('add_sign', { ...h, comment: input.comment ?? null, detail: { userIds: ids, mode: input.mode } });
+          if (input.mode === 'after') await run.evaluate(tok);
+          return;
+        }
+        case 'removeAddSign': {
+          const add = await this.db.models.WfTask.findByPk(input.addSignTaskId, { transaction: run.t });
+          if (!add || add.kind !== 'addsign' || add.addedBy !== who.id || add.instanceId !== task.instanceId) throw notFound('加签任务不存在');
+          if (add.status !== 'pending') throw conflict('加签人已处理，不能撤销加签', 'ADDSIGN_DONE');
+          await run.closeTask(add, 'removed', input.comment ?? null, 'cancelled');
+          await run.history('remove_add_sign', { ...h, comment: input.comment ?? null, detail: { userId: add.assigneeId } });
+          if (add.addMode === 'before') await this.unblock(run, add);
+          await run.evaluate(tok);
+          return;
+        }
+        case 'read':
+          await run.closeTask(task, 'read', input.comment ?? null);
+          await run.history('read', { ...h, comment: input.comment ?? null });
+          return;
+        case 'suspend':
+          await task.update({ status: 'suspended', rev: task.rev + 1 }, { transaction: run.t });
+          await run.history('task_suspend', { ...h, comment: input.comment ?? null });
+          return;
+      }
+    });
+    return task0.instanceId;
+  }
+
+  /** an add-sign before me is done or removed: when nobody else is before me, my task opens again */
+  private async unblock(run: Run, add: WfTask): Promise<void> {
+    if (!add.blockedBy) return;
+    const others = await this.db.models.WfTask.count({ where: { blockedBy: add.blockedBy, status: 'pending', kind: 'addsign' }, transaction: run.t });
+    if (others) return;
+    const mine = await this.db.models.WfTask.findByPk(add.blockedBy, { transaction: run.t });
+    if (mine?.status === 'waiting') {
+      await mine.update({ status: 'pending', rev: mine.rev + 1 }, { transaction: run.t });
+      await run.announce(mine);
+    }
+  }
+
+  /** 409 with who handled it, when a task is no longer open */
+  private async ensureOpen(task: WfTask): Promise<void> {
+    if (task.status === 'pending') return;
+    if (task.status === 'done') {
+      const by = await this.db.models.User.findByPk(task.assigneeId, { attributes: ['name'], raw: true });
+      throw conflict(`该任务已由${by?.name ?? '他人'}处理（${OUTCOME_NAMES[task.outcome ?? ''] ?? task.outcome ?? ''}）`, 'TASK_ALREADY_DONE');
+    }
+    if (task.status === 'cancelled') throw conflict('该任务已取消（流程已流转或已结束）', 'TASK_CANCELLED');
+    if (task.status === 'waiting') throw conflict('该任务正在等待加签人处理', 'TASK_WAITING');
+    if (task.status === 'suspended') throw conflict('该任务已挂起，请先恢复', 'TASK_SUSPENDED');
+    throw conflict('还没轮到您处理该任务', 'TASK_QUEUED');
+  }
+
+  private async activeUsers(ids: number[], path: string): Promise<void> {
+    const n = await this.db.models.User.count({ where: { id: ids, status: 'active' } });
+    if (n !== ids.length) throw badRequest('所选人员不存在或已停用', [{ path, message: '人员不存在或已停用' }], 'PERSON_NOT_FOUND');
+  }
+
+  /** earlier steps this one may return to: handled before in this instance and leading here */
+  async returnTargets(instanceId: number, graph: Graph, nodeId: string, t?: Transaction): Promise<{ nodeId: string; name: string }[]> {
+    const done = await this.db.models.WfHistory.findAll({ where: { instanceId, action: ['node_complete', 'submit'] }, attributes: ['nodeId'], transaction: t, raw: true });
+    const seen = new Set(done.map((d) => d.nodeId).filter((x): x is string => !!x));
+    return [...seen]
+      .filter((id) => id !== nodeId && graph.nodes.has(id) && ACTIONABLE.has(graph.node(id).type) && graph.canReach(id, nodeId))
+      .map((id) => ({ nodeId: id, name: graph.node(id).name }));
+  }
+
+  async returnTargetsFor(who: Person, taskId: number): Promise<{ nodeId: string; name: string }[]> {
+    const task = await this.db.models.WfTask.findByPk(taskId);
+    if (!task || task.assigneeId !== who.id) throw notFound('任务不存在');
+    if (task.status !== 'pending') return [];
+    const inst = await this.db.models.WfInstance.findByPk(task.instanceId, { attributes: ['versionId'], raw: true });
+    const { graph } = await this.processes.graphOf(inst!.versionId);
+    return this.returnTargets(task.instanceId, graph, task.nodeId);
+  }
+
+  // ── instance actions ────────────────────────────────────────────────────────────────────────
+
+  /** the initiator takes the instance back while nobody has acted on it since it was submitted */
+  async withdraw(who: Person, instanceId: number, comment: string | null, clientKey?: string): Promise<void> {
+    await this.mutate(who, instanceId, clientKey, 'withdraw', async (run) => {
+      if (run.inst.initiatorId !== who.id) throw notFound('流程实例不存在');
+      run.ensureRunning();
+      const lastSubmit = await this.db.models.WfHistory.findOne({ where: { instanceId, action: ['submit', 'resubmit'] }, order: [['id', 'DESC']], transaction: run.t });
+      const acted = await this.db.models.WfHistory.count({
+        where: { instanceId, id: { [Op.gt]: lastSubmit?.id ?? 0 }, action: ['approve', 'reject', 'return', 'transfer', 'add_sign', 'read'], actorId: { [Op.ne]: who.id } },
+        transaction: run.t,
+      });
+      if (acted) throw conflict('已有人处理，不能撤回；可以请处理人退回', 'CANNOT_WITHDRAW');
+      await run.history('withdraw_request', { comment });
+      await run.finish('withdrawn');
+    });
+  }
+
+  /** an approver takes back their own approval while the next step's handlers have not acted (撤回) */
+  async withdrawTask(who: Person, taskId: number, comment: string | null, clientKey?: string): Promise<void> {
+    const t0 = await this.db.models.WfTask.findByPk(taskId, { attributes: ['instanceId'] });
+    if (!t0) throw notFound('任务不存在');
+    await this.mutate(who, t0.instanceId, clientKey, 'task.withdraw', async (run) => {
+      const task = await this.db.models.WfTask.findByPk(taskId, { transaction: run.t });
+      if (!task || task.assigneeId !== who.id) throw notFound('任务不存在');
+      run.ensureRunning();
+      if (task.status !== 'done' || task.outcome !== 'approve') throw conflict('只能撤回自己已同意的任务', 'CANNOT_WITHDRAW_TASK');
+      const later = await this.db.models.WfHistory.count({
+        where: { instanceId: run.inst.id, id: { [Op.gt]: await this.historyIdOf(run, task) }, action: ['approve', 'reject', 'return', 'transfer', 'add_sign', 'resubmit'], actorId: { [Op.ne]: who.id } },
+        transaction: run.t,
+      });
+      if (later) throw conflict('后续步骤已有人处理，不能撤回', 'CANNOT_WITHDRAW_TASK');
+      const node = run.graph.node(task.nodeId);
+      let tok = run.token(task.tokenId);
+      // the step is still open (countersign, sequential): just reopen my task
+      if (tok?.status === 'active' && tok.nodeId === task.nodeId) {
+        await run.history('withdraw_task', { nodeId: task.nodeId, taskId, comment });
+        await run.createTask(tok, node, who.id, task.kind, { seq: task.seq, status: 'pending', onBehalfOf: task.onBehalfOf });
+        return;
+      }
+      while (tok && tok.status !== 'active' && tok.status !== 'forked') tok = run.token(tok.parentId);
+      if (!tok) throw conflict('流程已流转，不能撤回', 'CANNOT_WITHDRAW_TASK');
+      await run.history('withdraw_task', { nodeId: task.nodeId, taskId, comment });
+      await run.moveTo(tok, task.nodeId);
+    });
+  }
+
+  private async historyIdOf(run: Run, task: WfTask): Promise<number> {
+    const h = await this.db.models.WfHistory.findOne({ where: { instanceId: run.inst.id, taskId: task.id, action: ['approve', 'add_sign'] }, order: [['id', 'DESC']], transaction: run.t });
+    return h?.id ?? 0;
+  }
+
+  /** 催办: remind everyone who has the instance on their desk (the initiator or an admin) */
+  async urge(who: Person, instanceId: number, comment: string | null): Promise<number> {
+    let count = 0;
+    await this.mutate(who, instanceId, undefined, 'urge', async (run) => {
+      if (run.inst.initiatorId !== who.id && !who.admin) throw notFound('流程实例不存在');
+      run.ensureRunning();
+      const last = await this.db.models.WfHistory.findOne({ where: { instanceId, action: 'urge' }, order: [['id', 'DESC']], transaction: run.t });
+      if (last && run.uow.now.getTime() - last.at.getTime() < URGE_INTERVAL_MS) {
+        const wait = Math.ceil((URGE_INTERVAL_MS - (run.uow.now.getTime() - last.at.getTime())) / 1000);
+        throw tooManyRequests(`催办过于频繁，请 ${Math.ceil(wait / 60)} 分钟后再试`, wait);
+      }
+      const open = (await run.openTasks()).filter((x) => x.status === 'pending' && x.kind !== 'cc');
+      const hid = await run.history('urge', { comment, detail: { userIds: open.map((x) => x.assigneeId) } });
+      for (const x of open) run.notify(x.assigneeId, `【催办】${run.inst.title}`, comment ?? `${who.name}催您尽快处理“${x.nodeName}”`, `/workflow/tasks/${x.id}`, `wf.urge.${hid}.${x.id}`);
+      count = open.length;
+    });
+    return count;
+  }
+
+  // ── timers (R3.8, R3.12) ────────────────────────────────────────────────────────────────────
+
+  /** a delay node's time is up: the token moves on (once: a token that moved already is left alone) */
+  async timerFired(instanceId: number, tokenId: number, nodeId: string): Promise<void> {
+    await this.mutate(SYSTEM, instanceId, undefined, 'timer', async (run) => {
+      const tok = run.token(tokenId);
+      if (run.inst.status !== 'running' || !tok || tok.status !== 'active' || tok.nodeId !== nodeId) return;
+      if (run.inst.suspended) throw conflict('流程已挂起，定时器稍后重试', 'INSTANCE_SUSPENDED');
+      await run.history('timer_fired', { nodeId });
+      await run.leave(tok);
+    });
+  }
+
+  /** a task's time limit passed: remind N times, then escalate or decide as the node says */
+  async taskTimedOut(instanceId: number, taskId: number, round: number): Promise<void> {
+    await this.mutate(SYSTEM, instanceId, undefined, 'timeout', async (run) => {
+      const task = await this.db.models.WfTask.findByPk(taskId, { transaction: run.t });
+      if (!task || task.status !== 'pending' || run.inst.status !== 'running' || run.inst.suspended) return;
+      const node = run.graph.node(task.nodeId);
+      if (!isHuman(node)) return;
+      const policy = node.timeout ?? { remindTimes: 1, remindEveryHours: 24, then: 'none' as const };
+      if (round < policy.remindTimes) {
+        await run.history('auto_urge', { nodeId: task.nodeId, taskId, detail: { round: round + 1 } });
+        run.notify(task.assigneeId, `【超时提醒】${run.inst.title}`, `“${task.nodeName}”已超过办理时限，请尽快处理`, `/workflow/tasks/${task.id}`, `wf.timeout.${task.id}.${round}`);
+        const next = new Date(run.uow.now.getTime() + policy.remindEveryHours * 3_600_000);
+        await this.hooks.schedule('timeout', next, { taskId, round: round + 1 }, run);
+        return;
+      }
+      const tok = run.token(task.tokenId);
+      if (!tok || tok.status !== 'active') return;
+      if (policy.then === 'autoApprove' || policy.then === 'autoReject') {
+        const outcome = policy.then === 'autoApprove' ? 'approve' : 'reject';
+        await run.closeTask(task, outcome, '超时自动处理');
+        await run.history(policy.then === 'autoApprove' ? 'auto_approve' : 'auto_reject', { nodeId: task.nodeId, taskId, comment: '超过办理时限，系统自动处理' });
+        await run.evaluate(tok);
+      } else if (policy.then === 'escalate') {
+        const facts = await this.hooks.personFacts(task.assigneeId, run.t);
+        const sup = typeof facts?.superiorId === 'number' ? facts.superiorId : null;
+        if (sup === null || sup === task.assigneeId) {
+          await run.history('escalate_failed', { nodeId: task.nodeId, taskId, comment: '找不到上级，无法升级' });
+          return;
+        }
+        await run.closeTask(task, 'escalated', '超时升级');
+        const next = await run.createTask(tok, node, sup, task.kind, { seq: task.seq });
+        await run.history('escalate', { nodeId: task.nodeId, taskId, detail: { from: task.assigneeId, to: sup, newTaskId: next.id } });
+      }
+    });
+  }
+
+  // ── admin interventions (R3.7, R3.9) ────────────────────────────────────────────────────────
+
+  private requireAdmin(who: Person): void {
+    if (!who.admin) throw forbidden('只有流程管理员可以执行此操作', 'NOT_WORKFLOW_ADMIN');
+  }
+
+  async suspend(who: Person, instanceId: number, reason: string): Promise<void> {
+    this.requireAdmin(who);
+    await this.mutate(who, instanceId, undefined, 'suspend', async (run) => {
+      run.ensureRunning();
+      await run.inst.update({ suspended: true }, { transaction: run.t });
+      await run.history('suspend', { comment: reason });
+    });
+  }
+
+  async resume(who: Person, instanceId: number, reason: string): Promise<void> {
+    this.requireAdmin(who);
+    await this.mutate(who, instanceId, undefined, 'resume', async (run) => {
+      if (!run.inst.suspended) throw conflict('流程未挂起', 'NOT_SUSPENDED');
+      await run.inst.update({ suspended: false }, { transaction: run.t });
+      await run.history('resume', { comment: reason });
+    });
+  }
+
+  async terminate(who: Person, instanceId: number, reason: string): Promise<void> {
+    this.requireAdmin(who);
+    await this.mutate(who, instanceId, undefined, 'terminate', async (run) => {
+      if (run.inst.status !== 'running') throw conflict('流程已结束', 'INSTANCE_NOT_RUNNING');
+      await run.history('terminate', { comment: reason });
+      await run.finish('terminated');
+    });
+  }
+
+  /** 跳转: move the work at one step (or the only step) to any node */
+  async jump(who: Person, instanceId: number, toNode: string, reason: string, fromTaskId?: number): Promise<void> {
+    this.requireAdmin(who);
+    await this.mutate(who, instanceId, undefined, 'jump', async (run) => {
+      run.ensureRunning();
+      if (!run.graph.nodes.has(toNode) || !ACTIONABLE.has(run.graph.node(toNode).type) && run.graph.node(toNode).type !== 'end') {
+        throw badRequest('目标节点不存在或不能跳转', [{ path: 'toNode', message: '目标节点不存在或不能跳转' }], 'BAD_JUMP_TARGET');
+      }
+      let tok;
+      if (fromTaskId) {
+        const task = await this.db.models.WfTask.findByPk(fromTaskId, { transaction: run.t });
+        tok = task && task.instanceId === instanceId ? run.token(task.tokenId) : undefined;
+      } else {
+        const active = run.activeTokens();
+        if (active.length > 1) throw badRequest('流程有多个并行步骤，请指定从哪个任务跳转', [{ path: 'fromTaskId', message: '请指定任务' }], 'JUMP_AMBIGUOUS');
+        tok = active[0];
+      }
+      if (!tok || tok.status !== 'active') throw badRequest('找不到要跳转的步骤', [{ path: 'fromTaskId', message: '任务不存在或已结束' }], 'BAD_JUMP_SOURCE');
+      await run.history('jump', { nodeId: toNode, comment: reason, detail: { from: tok.nodeId } });
+      await run.moveTo(tok, toNode);
+    });
+  }
+
+  /** 改派: give an open task to someone else */
+  async reassign(who: Person, taskId: number, toUserId: number, reason: string): Promise<void> {
+    this.requireAdmin(who);
+    const t0 = await this.db.models.WfTask.findByPk(taskId, { attributes: ['instanceId'] });
+    if (!t0) throw notFound('任务不存在');
+    await this.activeUsers([toUserId], 'toUserId');
+    await this.mutate(who, t0.instanceId, undefined, 'reassign', async (run) => {
+      const task = await this.db.models.WfTask.findByPk(taskId, { transaction: run.t });
+      if (!task) throw notFound('任务不存在');
+      if (!['pending', 'queued', 'waiting', 'suspended'].includes(task.status)) throw conflict('任务已结束，不能改派', 'TASK_CLOSED');
+      const from = task.assigneeId;
+      await task.update({ assigneeId: toUserId, onBehalfOf: null, rev: task.rev + 1 }, { transaction: run.t });
+      if (task.status === 'pending') await run.announce(task);
+      await run.history('reassign', { nodeId: task.nodeId, taskId, comment: reason, detail: { from, to: toUserId } });
+    });
+  }
+}
+
+const SYSTEM = { id: null, name: '系统' };
+
+export const ACTION_NAMES: Record<TaskActionInput['action'], string> = {
+  approve: '同意',
+  reject: '驳回',
+  return: '退回',
+  transfer: '转签',
+  addSign: '加签',
+  removeAddSign: '撤销加签',
+  read: '阅读',
+  resubmit: '重新提交',
+  suspend: '挂起',
+  resume: '恢复',
+};
+
+export const OUTCOME_NAMES: Record<string, string> = {
+  approve: '已同意',
+  reject: '已驳回',
+  return: '已退回',
+  transfer: '已转签',
+  read: '已阅',
+  cancelled: '已取消',
+  removed: '已撤销',
+};
