@@ -413,3 +413,51 @@ test('R12.2 a stale version is refused with 409; of two concurrent edits one win
   t.is((await s.hr.send('PATCH', fileOf(s.zhang), { version: 2, values: { idNumber: null } })).status, 200);
   t.is((await s.hr.send('PATCH', fileOf(s.li), { version: 2, values: { idNumber: ID_A } })).status, 200);
 });
+
+test('R12.2 with R12.4: a person asks to change their own file; org:manage approves and the file changes with history (sensitive fields only through HR)', async (t) => {
+  const ta = await startTestApp(t);
+  const s = await setup(ta);
+  await ta.createUser({ username: 'org.admin', name: '组织管理员', roles: ['orgadmin'] });
+  const org = await signIn(ta, 'org.admin');
+  await field(s.hr, { key: 'shoeSize', label: '鞋码', type: 'number', options: { min: 30, max: 50 } });
+  await field(s.hr, { key: 'diploma', label: '学历证书', type: 'attachment' });
+  const base = await s.hr.send('PATCH', fileOf(s.zhang), { version: 0, values: { ethnicity: '汉族' } });
+  t.is(base.status, 200);
+  const REQ = '/api/v1/me/file/change-requests';
+
+  const sensitive = await s.me.post(REQ, { values: { idNumber: ID_A } });
+  t.is(sensitive.status, 400);
+  t.is(sensitive.body.errors[0].path, 'values.idNumber');
+  t.regex(sensitive.body.errors[0].message, /敏感信息，请联系人事部门修改/);
+  const bad = await s.me.post(REQ, { custom: { shoeSize: 'x' } });
+  t.is(bad.status, 400);
+  t.is(bad.body.errors[0].path, 'custom.shoeSize');
+  t.is((await s.me.post(REQ, {})).body.code, 'NOTHING_TO_CHANGE');
+  const hrUpload = await s.hr.upload('/api/v1/files', { name: 'hr.pdf', bytes: '%PDF-1.4\n%h\n', type: 'application/pdf' });
+  t.is((await s.me.post(REQ, { custom: { diploma: [hrUpload.body.id] } })).status, 400, 'only files the person uploaded');
+
+  const up = await s.me.upload('/api/v1/files', { name: '学位证.pdf', bytes: '%PDF-1.4\n%d\n', type: 'application/pdf' });
+  const req = await s.me.post(REQ, { values: { nativePlace: '广东广州', ethnicity: '满族' }, custom: { shoeSize: '４１', diploma: [up.body.id] }, reason: '更新籍贯' });
+  t.is(req.status, 201, JSON.stringify(req.body));
+  t.is((await s.hr.get(fileOf(s.zhang))).body.values.nativePlace, null, 'nothing changes before approval');
+  const mine = await s.me.get('/api/v1/org/info-changes/mine');
+  t.is(mine.body.total, 1);
+
+  const ok = await org.post(`/api/v1/org/info-changes/${req.body.id}/approve`);
+  t.is(ok.status, 200, JSON.stringify(ok.body));
+  t.is(ok.body.status, 'approved');
+  t.deepEqual(ok.body.priorValues.file, { ethnicity: '汉族', nativePlace: null, 'custom.shoeSize': null, 'custom.diploma': null });
+  const after = await s.hr.get(fileOf(s.zhang));
+  t.is(after.body.version, 2);
+  t.is(after.body.values.nativePlace, '广东广州');
+  t.is(after.body.values.ethnicity, '满族');
+  t.deepEqual(after.body.custom, { shoeSize: 41, diploma: [up.body.id] });
+  const h = await s.hr.get(`${fileOf(s.zhang)}/history?field=nativePlace`);
+  t.is(h.body.items[0].source, 'info_change');
+  t.is(h.body.items[0].changedBy.name, '组织管理员');
+  t.is(h.body.items[0].reason, `信息变更申请 #${req.body.id}`);
+  await ta.deps.dispatcher.dispatchDue();
+  const inbox = await s.me.get('/api/v1/inbox');
+  t.true(inbox.body.items.some((m: { body: string }) => /籍贯/.test(m.body) && /鞋码/.test(m.body)), JSON.stringify(inbox.body.items));
+  t.is((await org.post(`/api/v1/org/info-changes/${req.body.id}/approve`)).status, 409);
+});

@@ -1,4 +1,4 @@
-import { inUnitOfWork, type Actor, type Database, type InfoChange, type InfoChangeStatus } from '@oa/db';
+import { inUnitOfWork, type Actor, type Database, type InfoChange, type InfoChangeStatus, type UnitOfWork } from '@oa/db';
 import type { Clock } from '../clock.ts';
 import { badRequest, conflict, notFound, type FieldError } from '../http/errors.ts';
 import { PeopleService, type Ref } from './people.ts';
@@ -16,6 +16,18 @@ export type InfoChanges = Partial<{ mobile: string | null; workPhone: string | n
 export const INFO_STATUSES = ['pending', 'approved', 'rejected'] as const;
 
 const LABEL: Record<InfoField, string> = { mobile: '手机号', workPhone: '办公电话', email: '邮箱', mobilePublic: '手机号是否公开', gender: '性别' };
+
+/**
+ * Requests may also carry personnel-file fields (`changes.file`, R12.2, personnel.ts): the
+ * personnel module registers how to apply them on approval (keyed by the application's database,
+ * like the handover registry). It returns the prior values.
+ */
+export type FileChangeApplier = (uow: UnitOfWork, userId: number, file: { labels?: string[] } & Record<string, unknown>, actor: Actor, infoChangeId: number) => Promise<Record<string, unknown>>;
+const fileAppliers = new WeakMap<Database, FileChangeApplier>();
+export function registerFileChangeApplier(db: Database, apply: FileChangeApplier): void {
+  fileAppliers.set(db, apply);
+}
+type FileRequest = { labels?: string[] } & Record<string, unknown>;
 
 export interface InfoChangeView {
   id: number;
@@ -118,6 +130,12 @@ export class InfoChangeService {
         const prior: Record<string, unknown> = {};
         for (const k of INFO_FIELDS) if (changes[k] !== undefined) prior[k] = person.get(k);
         if (await this.people.changeInUnit(uow, row.userId, changes, { action: 'org.person.info_change', detail: { infoChangeId: id } })) changed = row.userId;
+        const file = (row.changes as { file?: FileRequest }).file;
+        if (file) {
+          const apply = fileAppliers.get(this.db);
+          if (!apply) throw conflict('人事档案模块未启用，无法批准档案变更', 'FILE_CHANGES_UNAVAILABLE');
+          prior.file = await apply(uow, row.userId, file, actor, id);
+        }
         row.priorValues = prior;
       }
       row.status = status;
@@ -126,9 +144,7 @@ export class InfoChangeService {
       row.decisionNote = note;
       await row.save({ transaction: t });
       uow.audit({ action: `org.info_change.${status === 'approved' ? 'approve' : 'reject'}`, objectType: 'info_change', objectId: id, detail: { userId: row.userId, changes, note } });
-      const what = INFO_FIELDS.filter((k) => changes[k] !== undefined)
-        .map((k) => LABEL[k])
-        .join('、');
+      const what = [...INFO_FIELDS.filter((k) => changes[k] !== undefined).map((k) => LABEL[k]), ...((row.changes as { file?: FileRequest }).file?.labels ?? [])].join('、');
       uow.outbox({
         channel: 'inbox',
         recipient: String(row.userId),

@@ -7,7 +7,8 @@ import { pageQuery } from '../http/paging.ts';
 import { hasPermission } from '../access/principal.ts';
 import type { AppDeps } from '../deps.ts';
 import { FIELD_KEY_PATTERN, FIELD_TYPES, FIELD_TYPE_ERROR, PersonFieldService } from './personnel-fields.ts';
-import { FIXED_FIELDS, FIXED_KEYS, PersonnelService, SENSITIVE_KEYS, fixedValuesSchema, type FileViewer } from './personnel.ts';
+import { FIXED_FIELDS, FIXED_KEYS, PersonnelService, SENSITIVE_KEYS, fixedValuesSchema, type FileChangeRequest, type FileViewer } from './personnel.ts';
+import { registerFileChangeApplier } from './info-changes.ts';
 import { PiiCipher } from './pii-crypto.ts';
 
 const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
@@ -52,6 +53,11 @@ const patchFileBody = z.strictObject({
   custom: z.record(z.string(), z.unknown(), { error: '自定义字段应为对象（标识 → 值）' }).optional().describe('自定义字段（标识 → 值）；null 为清空'),
   reason: z.string().trim().max(500, '修改说明不能超过 500 个字符').optional(),
 });
+const requestBody = z.strictObject({
+  values: fixedValuesSchema.optional().describe('要变更的固定字段（敏感信息除外）；null 为清空'),
+  custom: patchFileBody.shape.custom,
+  reason: z.string().trim().max(500, '说明不能超过 500 个字符').optional(),
+});
 // the ID number travels in the body, never in a URL (BAR ASVS 14.2.1)
 const lookupBody = z.strictObject({ idNumber: z.string({ error: '请填写身份证号' }).trim().min(1, '请填写身份证号').max(32, '身份证号不能超过 32 个字符') });
 
@@ -79,6 +85,8 @@ export function personnelRoutes(deps: AppDeps): RouteSpec[] {
   const svc = new PersonnelService(deps.db, deps.clock, PiiCipher.fromSecret(deps.config.secret));
   // attachments of a file open to the person and to org:files, like the file itself
   deps.files.registerAccessRule('person_file', async (p, f) => String(p.userId) === f.ownerId || hasPermission(p, 'org:files'));
+  // approved information changes that carry file fields are applied here (R12.4 with R12.2)
+  registerFileChangeApplier(deps.db, (uow, userId, file, actor, infoChangeId) => svc.applyRequest(uow, userId, file as unknown as FileChangeRequest['file'], actor, infoChangeId));
   const files = { permission: 'org:files' } as const;
   const tags = ['人事档案'];
   const fieldBase = '/api/v1/org/file-fields';
@@ -228,6 +236,19 @@ export function personnelRoutes(deps: AppDeps): RouteSpec[] {
         noStore(ctx);
         const viewer = viewerOf(ctx);
         return svc.get(viewer.userId, viewer, false);
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/me/file/change-requests',
+      access: 'authenticated',
+      summary: '申请变更本人档案（固定字段与自定义字段；敏感信息请联系人事部门），组织人事管理员在信息变更中审批后生效',
+      tags,
+      body: requestBody,
+      handler: async (ctx, { body }) => {
+        const r = await svc.requestChange(viewerOf(ctx).userId, body, actorOf(ctx));
+        ctx.status = 201;
+        return r;
       },
     }),
     defineRoute({

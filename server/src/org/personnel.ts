@@ -158,9 +158,14 @@ function fixedSchema(key: FixedKey): z.ZodType<string | boolean | null | undefin
 export const fixedValuesSchema = z.strictObject(Object.fromEntries(FIXED_KEYS.map((k) => [k, fixedSchema(k)])) as Record<FixedKey, z.ZodType<string | boolean | null | undefined>>);
 export type FixedValues = Partial<Record<FixedKey, string | boolean | null>>;
 
+/** What an information change asks of the personnel file (`info_change.changes.file`). */
+export interface FileChangeRequest {
+  file: { values: Partial<Record<FixedKey, unknown>>; custom: Record<string, unknown>; labels: string[] };
+}
+
 export interface FilePatch {
-  /** the version the edit was based on (0 for a file not yet created) */
-  version: number;
+  /** the version the edit was based on (0 for a file not yet created); null: whatever is current (an approved request) */
+  version: number | null;
   values?: FixedValues;
   custom?: Record<string, unknown>;
   reason?: string | null;
@@ -223,6 +228,15 @@ export interface FileChangeView {
   reason: string | null;
   changedBy: Ref | null;
   changedAt: Date;
+}
+
+/** One changed field of a write (plaintext: never stored or logged as is for sensitive fields). */
+export interface FileChange {
+  field: string;
+  label: string;
+  sensitive: boolean;
+  old: unknown;
+  new: unknown;
 }
 
 const STALE = '该人员档案已被他人修改，请刷新后重新编辑';
@@ -361,9 +375,10 @@ export class PersonnelService {
 
   /**
    * Apply an edit inside the caller's unit of work (edits, approved information changes, imports).
-   * Returns the keys of the fields that changed (empty: nothing to do, version unchanged).
+   * Returns what changed (empty: nothing to do, version unchanged). Attachments may name files
+   * uploaded by `uploaderId` (default: the actor; for an approved request, the person who asked).
    */
-  async updateInUnit(uow: UnitOfWork, userId: number, patch: FilePatch, actor: Actor, source: PersonFileChangeSource): Promise<string[]> {
+  async updateInUnit(uow: UnitOfWork, userId: number, patch: FilePatch, actor: Actor, source: PersonFileChangeSource, uploaderId = actor.id): Promise<FileChange[]> {
     const t = uow.t;
     const { User, PersonProfile, PersonFileChange } = this.db.models;
     // the person's row is the lock every writer of this file takes first: two first saves of a
@@ -371,10 +386,10 @@ export class PersonnelService {
     const user = await User.findByPk(userId, { attributes: ['id'], transaction: t, lock: t.LOCK.UPDATE });
     if (!user) throw notFound('人员档案不存在');
     let row = await PersonProfile.findByPk(userId, { transaction: t, lock: t.LOCK.UPDATE });
-    if ((row?.version ?? 0) !== patch.version) throw conflict(STALE, 'VERSION_CONFLICT');
+    if (patch.version !== null && (row?.version ?? 0) !== patch.version) throw conflict(STALE, 'VERSION_CONFLICT');
 
     const errors: FieldError[] = [];
-    const changes: { field: string; label: string; sensitive: boolean; old: unknown; new: unknown }[] = [];
+    const changes: FileChange[] = [];
     const set: Partial<Record<string, unknown>> = {};
 
     // fixed fields (already shaped by fixedValuesSchema)
@@ -436,7 +451,7 @@ export class PersonnelService {
         customChanged = true;
         changes.push({ field: path, label: def.label, sensitive: false, old: prev, new: r.value });
       }
-      errors.push(...(await this.checkAttachments(attach, userId, actor, t)));
+      errors.push(...(await this.checkAttachments(attach, userId, uploaderId, t)));
     }
     if (errors.length) throw badRequest(`档案内容校验失败：${errors[0]!.path} ${errors[0]!.message}，未做任何修改`, errors, 'VALIDATION_FAILED');
     if (!changes.length) return [];
@@ -486,7 +501,7 @@ export class PersonnelService {
       objectId: userId,
       detail: { version, source, fields: changes.map((c) => c.field), sensitiveFields: changes.filter((c) => c.sensitive).map((c) => c.field) },
     });
-    return changes.map((c) => c.field);
+    return changes;
   }
 
   private historyValue(field: string, sensitive: boolean, v: unknown, userId: number): string | null {
@@ -500,7 +515,7 @@ export class PersonnelService {
    * person's file, or uploaded by the editor and not yet attached anywhere (no borrowing another
    * module's or another person's file, which would open it to this file's readers).
    */
-  private async checkAttachments(attach: { key: string; ids: number[] }[], userId: number, actor: Actor, t: Transaction): Promise<FieldError[]> {
+  private async checkAttachments(attach: { key: string; ids: number[] }[], userId: number, uploaderId: number | null, t: Transaction): Promise<FieldError[]> {
     const all = [...new Set(attach.flatMap((a) => a.ids))];
     if (!all.length) return [];
     const files = new Map((await this.db.models.StoredFile.findAll({ where: { id: all }, attributes: ['id', 'uploaderId', 'ownerType', 'ownerId'], raw: true, transaction: t })).map((f) => [f.id, f]));
@@ -508,7 +523,7 @@ export class PersonnelService {
     for (const a of attach) {
       a.ids.forEach((id, i) => {
         const f = files.get(id);
-        const mine = f && ((f.ownerType === 'person_file' && f.ownerId === String(userId)) || (f.ownerType === null && f.uploaderId === actor.id));
+        const mine = f && ((f.ownerType === 'person_file' && f.ownerId === String(userId)) || (f.ownerType === null && f.uploaderId === uploaderId));
         if (!f) errors.push({ path: `custom.${a.key}[${i}]`, message: `文件（编号 ${id}）不存在` });
         else if (!mine) errors.push({ path: `custom.${a.key}[${i}]`, message: `文件（编号 ${id}）不能用于此档案（只能使用本人上传且未被使用的文件）` });
       });
@@ -572,6 +587,73 @@ export class PersonnelService {
       if (err instanceof PiiDecryptError) return '（无法解密）';
       throw err;
     }
+  }
+
+  /**
+   * A person asks for changes to their own file (信息变更, R12.4 with R12.2): validated now, stored
+   * as an information change, applied by `updateInUnit` when org:manage approves it
+   * (info-changes.ts). Sensitive fields are not requested this way: the request is stored as JSON,
+   * and the ID number, bank account and home address must never be stored in plaintext.
+   */
+  async requestChange(userId: number, input: { values?: FixedValues; custom?: Record<string, unknown>; reason?: string | null }, actor: Actor): Promise<{ id: number; status: string; changes: FileChangeRequest; createdAt: Date }> {
+    const errors: FieldError[] = [];
+    const values: Partial<Record<FixedKey, unknown>> = {};
+    const labels: string[] = [];
+    for (const k of FIXED_KEYS) {
+      const v = input.values?.[k];
+      if (v === undefined) continue;
+      if (isSensitive(k)) errors.push({ path: `values.${k}`, message: `${FIXED_FIELDS[k].label}属于敏感信息，请联系人事部门修改` });
+      values[k] = emptyToNull(v);
+      labels.push(FIXED_FIELDS[k].label);
+    }
+    const custom: Record<string, unknown> = {};
+    const keys = Object.keys(input.custom ?? {});
+    const defs = keys.length ? new Map((await this.db.models.PersonField.findAll({ where: { key: keys } })).map((d) => [d.key, d])) : new Map<string, PersonField>();
+    const attach: { key: string; ids: number[] }[] = [];
+    for (const key of keys) {
+      const def = defs.get(key);
+      const path = `custom.${key}`;
+      if (!def || !def.enabled) {
+        errors.push({ path, message: def ? `字段「${def.label}」已删除，不能再填写` : '没有这个自定义字段' });
+        continue;
+      }
+      const r = checkValue(def, input.custom![key]);
+      if (!r.ok) {
+        errors.push({ path, message: `${def.label}${r.message.startsWith('「') ? '：' : ''}${r.message}` });
+        continue;
+      }
+      custom[key] = r.value;
+      labels.push(def.label);
+      if (def.type === 'attachment' && r.value !== null) attach.push({ key, ids: r.value as number[] });
+    }
+    if (!labels.length && !errors.length) throw badRequest('请至少填写一项要变更的档案内容', [{ path: 'values', message: '没有要变更的内容' }], 'NOTHING_TO_CHANGE');
+    errors.push(...(await this.db.transaction((t) => this.checkAttachments(attach, userId, userId, t))));
+    if (errors.length) throw badRequest(`档案变更申请校验失败：${errors[0]!.path} ${errors[0]!.message}`, errors, 'VALIDATION_FAILED');
+    const changes: FileChangeRequest = { file: { values, custom, labels } };
+    const row = await inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
+      const me = await this.db.models.User.findByPk(userId, { attributes: ['id', 'status'], transaction: uow.t });
+      if (!me || me.status !== 'active') throw badRequest('人员不存在或已停用', undefined, 'PERSON_NOT_FOUND');
+      const created = await this.db.models.InfoChange.create({ userId, changes: { file: changes.file }, reason: input.reason ?? null, status: 'pending', createdAt: uow.now }, { transaction: uow.t });
+      // field names only, as for edits: the values are in the request row
+      uow.audit({ action: 'org.info_change.request', objectType: 'info_change', objectId: created.id, detail: { userId, fileFields: [...Object.keys(values), ...Object.keys(custom).map((k) => `custom.${k}`)] } });
+      return created;
+    });
+    return { id: row.id, status: row.status, changes, createdAt: row.createdAt };
+  }
+
+  /** Apply an approved file change request inside the approval's unit of work; returns the prior values. */
+  async applyRequest(uow: UnitOfWork, userId: number, req: FileChangeRequest['file'], actor: Actor, infoChangeId: number): Promise<Record<string, unknown>> {
+    const changed = await this.updateInUnit(
+      uow,
+      userId,
+      { version: null, values: req.values as FixedValues, custom: req.custom, reason: `信息变更申请 #${infoChangeId}` },
+      actor,
+      'info_change',
+      userId,
+    );
+    const prior: Record<string, unknown> = {};
+    for (const c of changed) if (!c.sensitive) prior[c.field] = c.old ?? null;
+    return prior;
   }
 
   /** Find the person whose file holds this ID number (blind index): org:files only. */
