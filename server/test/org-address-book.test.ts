@@ -459,3 +459,23 @@ test('R11 Excel: export a personal book, import it into a shared book with a dry
   t.like(own.body, { ok: false, problems: [{ row: 3, column: '院内工号', reason: '该院内人员已在通讯录中' }] });
   t.is((await zhang.get(`${AB}/template`)).status, 200);
 });
+
+test('R11 races: parallel additions never overfill a personal book; parallel edits of one version → one wins, the other 409', async (t) => {
+  const ta = await startTestApp(t);
+  const o = await setup(ta);
+  const zhang = await signIn(ta, 'zhang');
+  const { AddressBookEntry } = ta.deps.db.models;
+  await AddressBookEntry.bulkCreate(
+    Array.from({ length: PERSONAL_MAX - 2 }, (_, i) => ({ ownerId: o.zhang, bookId: null, personId: null, name: `联系人${i}`, organisation: null, title: null, phones: [], email: null, note: null, tags: [], createdBy: o.zhang, updatedBy: o.zhang })),
+  );
+  const results = await Promise.all(Array.from({ length: 6 }, (_, i) => zhang.post(`${AB}/personal`, { name: `并发${i}` })));
+  const statuses = results.map((r) => r.status);
+  t.true(statuses.filter((s) => s === 201).length <= 2, statuses.join());
+  for (const r of results) if (r.status !== 201) t.is(r.status, 409, JSON.stringify(r.body));
+  t.true((await AddressBookEntry.count({ where: { ownerId: o.zhang } })) <= PERSONAL_MAX);
+
+  const e = (await zhang.get(`${AB}/personal?q=${encodeURIComponent('联系人1')}&pageSize=1`)).body.items[0];
+  const edits = await Promise.all([zhang.send('PATCH', `${AB}/personal/${e.id}`, { note: '甲', version: e.version }), zhang.send('PATCH', `${AB}/personal/${e.id}`, { note: '乙', version: e.version })]);
+  t.deepEqual(edits.map((r) => r.status).sort(), [200, 409]);
+  t.is((await zhang.get(`${AB}/personal/${e.id}`)).body.version, e.version + 1);
+});

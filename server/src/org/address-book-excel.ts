@@ -88,7 +88,7 @@ export async function templateWorkbook(): Promise<Buffer> {
 const phonesText = (e: EntryView) => e.phones.map((p) => `${p.label}:${p.number}`).join('；') || null;
 
 /** A book's entries in the import's columns (internal people with their current details). */
-export async function entriesWorkbook(_name: string, entries: EntryView[]): Promise<Buffer> {
+export async function entriesWorkbook(entries: EntryView[]): Promise<Buffer> {
   const wb = newWorkbook();
   addSheet(
     wb,

@@ -127,7 +127,7 @@ export function addressBookRoutes(deps: AppDeps): RouteSpec[] {
       },
       deps.clock.now(),
     );
-    sendXlsx(ctx, `${name}.xlsx`, await entriesWorkbook(name, entries));
+    sendXlsx(ctx, `${name}.xlsx`, await entriesWorkbook(entries));
   };
 
   return [

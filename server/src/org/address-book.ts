@@ -1,6 +1,7 @@
 import {
   Op,
   OptimisticLockError,
+  UniqueConstraintError,
   col,
   fn,
   inUnitOfWork,
@@ -777,7 +778,13 @@ export class AddressBookService {
   private async checkRoom(scope: Scope, add: Prepared[], t: Transaction): Promise<void> {
     const { AddressBookEntry } = this.db.models;
     const max = scope.kind === 'personal' ? PERSONAL_MAX : BOOK_MAX;
-    const count = await AddressBookEntry.count({ where: scopeWhere(scope), transaction: t });
+    // A shared book's writes are serialised by the lock on its row; a personal book has no row of
+    // its own, so its entries are read with a lock (on MariaDB the index range too): two parallel
+    // additions cannot both see room for one more.
+    const count =
+      scope.kind === 'book'
+        ? await AddressBookEntry.count({ where: scopeWhere(scope), transaction: t })
+        : (await AddressBookEntry.findAll({ where: scopeWhere(scope), attributes: ['id'], raw: true, transaction: t, lock: t.LOCK.UPDATE })).length;
     if (count + add.length > max) {
       const what = scope.kind === 'personal' ? '个人通讯录' : '该公共通讯录';
       throw conflict(`${what}最多 ${max} 位联系人，现有 ${count} 位${add.length > 1 ? `，无法再添加 ${add.length} 位` : '，请先删除不再需要的联系人'}`, 'ADDRESS_BOOK_FULL');
@@ -913,7 +920,7 @@ export class AddressBookService {
       if (err instanceof OptimisticLockError) throw conflict(STALE_ENTRY, 'VERSION_CONFLICT');
       const code = (err as { parent?: { code?: string } }).parent?.code;
       if (code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT' || code === 'SQLITE_BUSY') throw conflict('数据正被其他请求同时修改，请稍后重试', 'CONCURRENT_CHANGE');
-      if ((err as { name?: string }).name === 'SequelizeUniqueConstraintError') throw conflict('已有同名的公共通讯录', 'ADDRESS_BOOK_NAME_TAKEN');
+      if (err instanceof UniqueConstraintError) throw conflict('已有同名的公共通讯录', 'ADDRESS_BOOK_NAME_TAKEN'); // the only unique index
       throw err;
     }
   }
