@@ -393,7 +393,9 @@ export class WorkflowService {
         where: { instanceId, id: { [Op.gt]: lastSubmit?.id ?? 0 }, action: ['approve', 'reject', 'return', 'transfer', 'add_sign', 'read'], actorId: { [Op.ne]: who.id } },
         transaction: run.t,
       });
-      if (acted) throw conflict('已有人处理，不能撤回；可以请处理人退回', 'CANNOT_WITHDRAW');
+      // returned to the initiator (退回发起人): it is back in their hands, they may drop it
+      const returned = (await run.openTasks()).some((x) => x.kind === 'start' && x.status === 'pending');
+      if (acted && !returned) throw conflict('已有人处理，不能撤回；可以请处理人退回', 'CANNOT_WITHDRAW');
       await run.history('withdraw_request', { comment });
       await run.finish('withdrawn');
     });

@@ -1,0 +1,426 @@
+import test from 'ava';
+import type { ProcessDefinition } from '../src/workflow/definition.ts';
+import { human, linear, person, world } from './helpers/workflow.ts';
+
+// Issue 4 runtime scenarios through the service layer (R3.1, R3.2, R3.5, R3.11): multi-person
+// modes, branches, returns into and out of parallel branches and countersign nodes, direct
+// send-back, add-sign, transfer, withdraw, and the combinations where peers fail.
+
+test('R3.1 two approval steps in a row complete the instance and tell the initiator at each step', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)]), human('n2', [person(w.p.carol!.id)])]));
+  const id = await w.start('alice', key, { days: 2 });
+  t.deepEqual(await w.pending(id), ['bob']);
+  await w.approve('bob', id, '同意');
+  t.deepEqual(await w.pending(id), ['carol']);
+  await w.approve('carol', id);
+  t.is(await w.status(id), 'completed');
+  t.deepEqual(await w.pending(id), []);
+  const inbox = await w.ta.deps.db.models.Outbox.findAll({ where: { recipient: String(w.p.alice!.id) } });
+  t.true(inbox.some((m) => String((m.payload as { title: string }).title).includes('进度')), 'a notice per step (R3.2)');
+  t.true(inbox.some((m) => String((m.payload as { title: string }).title).includes('已办结')));
+});
+
+test('R3.1 countersign (all) needs every approver; one rejection ends the instance rejected', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('cs', [person(w.p.bob!.id, w.p.carol!.id, w.p.dave!.id)], { mode: 'all' })]));
+  const ok = await w.start('alice', key);
+  await w.approve('bob', ok);
+  await w.approve('carol', ok);
+  t.is(await w.status(ok), 'running');
+  await w.approve('dave', ok);
+  t.is(await w.status(ok), 'completed');
+
+  const no = await w.start('alice', key);
+  await w.approve('bob', no);
+  await w.act('carol', no, { action: 'reject', comment: '不同意' });
+  t.is(await w.status(no), 'rejected');
+  t.deepEqual(await w.pending(no), [], 'the third approver has nothing left to do');
+});
+
+test('R3.1 any-one, sequential and ratio modes', async (t) => {
+  const w = await world(t);
+  const three = person(w.p.bob!.id, w.p.carol!.id, w.p.dave!.id);
+  const any = await w.publish(linear([human('n', [three], { mode: 'any' })]));
+  const a = await w.start('alice', any);
+  await w.approve('carol', a);
+  t.is(await w.status(a), 'completed');
+
+  const seqKey = await w.publish(linear([human('n', [three], { mode: 'sequential' })]));
+  const s = await w.start('alice', seqKey);
+  t.deepEqual(await w.pending(s), ['bob']);
+  await w.approve('bob', s);
+  t.deepEqual(await w.pending(s), ['carol']);
+  await w.approve('carol', s);
+  await w.approve('dave', s);
+  t.is(await w.status(s), 'completed');
+
+  const ratio = await w.publish(linear([human('n', [three], { mode: 'ratio', ratio: 0.6 })]));
+  const r = await w.start('alice', ratio);
+  await w.approve('bob', r);
+  await w.act('carol', r, { action: 'reject', comment: '不同意' });
+  t.is(await w.status(r), 'running', '1 of 3 approved, 2 of 3 still possible');
+  await w.approve('dave', r);
+  t.is(await w.status(r), 'completed', '2 of 3 ≥ 60%');
+  const r2 = await w.start('alice', ratio);
+  await w.act('bob', r2, { action: 'reject', comment: '否' });
+  await w.act('carol', r2, { action: 'reject', comment: '否' });
+  t.is(await w.status(r2), 'rejected', 'at most 1 of 3 can approve now');
+});
+
+test('R3.3 an exclusive branch follows the first true condition, else the default', async (t) => {
+  const w = await world(t);
+  const def: ProcessDefinition = {
+    nodes: [
+      { id: 'start', name: '发起', type: 'start' },
+      { id: 'gw', name: '金额判断', type: 'exclusive' },
+      human('big', [person(w.p.dave!.id)], { name: '院长' }),
+      human('small', [person(w.p.bob!.id)], { name: '科主任' }),
+      { id: 'merge', name: '汇合', type: 'exclusive' },
+      { id: 'end', name: '结束', type: 'end' },
+    ],
+    edges: [
+      { id: 'e1', from: 'start', to: 'gw' },
+      { id: 'e2', from: 'gw', to: 'big', condition: 'form.amount > 5000 && initiator.name == "alice"' },
+      { id: 'e3', from: 'gw', to: 'small', isDefault: true },
+      { id: 'e4', from: 'big', to: 'merge' },
+      { id: 'e5', from: 'small', to: 'merge' },
+      { id: 'e6', from: 'merge', to: 'end' },
+    ],
+  };
+  const key = await w.publish(def);
+  const big = await w.start('alice', key, { amount: 8000 });
+  t.deepEqual(await w.pending(big), ['dave']);
+  const small = await w.start('alice', key, { amount: 100 });
+  t.deepEqual(await w.pending(small), ['bob']);
+  const other = await w.start('carol', key, { amount: 8000 });
+  t.deepEqual(await w.pending(other), ['bob'], 'the condition tests the initiator too');
+});
+
+/** start → A → split ⇒ (B | C→D) ⇒ join → E → end */
+function parallelDef(ids: Record<string, number>): ProcessDefinition {
+  return {
+    nodes: [
+      { id: 'start', name: '发起', type: 'start' },
+      human('A', [person(ids.bob!)]),
+      { id: 'split', name: '并行', type: 'parallel' },
+      human('B', [person(ids.carol!)]),
+      human('C', [person(ids.dave!)]),
+      human('D', [person(ids.erin!)]),
+      { id: 'join', name: '汇聚', type: 'parallel' },
+      human('E', [person(ids.frank!)]),
+      { id: 'end', name: '结束', type: 'end' },
+    ],
+    edges: [
+      { id: 'e1', from: 'start', to: 'A' },
+      { id: 'e2', from: 'A', to: 'split' },
+      { id: 'b1', from: 'split', to: 'B' },
+      { id: 'b2', from: 'split', to: 'C' },
+      { id: 'e3', from: 'C', to: 'D' },
+      { id: 'e4', from: 'B', to: 'join' },
+      { id: 'e5', from: 'D', to: 'join' },
+      { id: 'e6', from: 'join', to: 'E' },
+      { id: 'e7', from: 'E', to: 'end' },
+    ],
+  };
+}
+
+const ids = (w: Awaited<ReturnType<typeof world>>) => Object.fromEntries(Object.entries(w.p).map(([k, v]) => [k, v.id]));
+
+test('parallel branches both run and join before the next step', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(parallelDef(ids(w)));
+  const id = await w.start('alice', key);
+  await w.approve('bob', id);
+  t.deepEqual(await w.pending(id), ['carol', 'dave']);
+  await w.approve('carol', id);
+  t.deepEqual(await w.pending(id), ['dave']);
+  await w.approve('dave', id);
+  await w.approve('erin', id);
+  t.deepEqual(await w.pending(id), ['frank']);
+  await w.approve('frank', id);
+  t.is(await w.status(id), 'completed');
+});
+
+test('return INTO a parallel branch: only that branch runs again, the finished sibling stays finished', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(parallelDef(ids(w)));
+  const id = await w.start('alice', key);
+  for (const who of ['bob', 'carol', 'dave', 'erin']) await w.approve(who, id);
+  t.deepEqual(await w.pending(id), ['frank']);
+  await w.act('frank', id, { action: 'return', toNode: 'C', comment: '请补充材料' });
+  t.deepEqual(await w.pending(id), ['dave'], 'branch C→D runs again; branch B is not repeated');
+  await w.approve('dave', id);
+  await w.approve('erin', id);
+  t.deepEqual(await w.pending(id), ['frank'], 'the join completes with the sibling that had finished');
+  await w.approve('frank', id);
+  t.is(await w.status(id), 'completed');
+});
+
+test('return OUT of a parallel branch cancels the sibling branch and forks afresh later', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(parallelDef(ids(w)));
+  const id = await w.start('alice', key);
+  await w.approve('bob', id);
+  await w.approve('dave', id); // branch C done, D pending; B pending
+  t.deepEqual(await w.pending(id), ['carol', 'erin']);
+  await w.act('carol', id, { action: 'return', toNode: 'A', comment: '重新审核' });
+  t.deepEqual(await w.pending(id), ['bob'], 'both branches are cancelled');
+  await w.approve('bob', id);
+  t.deepEqual(await w.pending(id), ['carol', 'dave'], 'the split runs again from the start of each branch');
+  for (const who of ['carol', 'dave', 'erin', 'frank']) await w.approve(who, id);
+  t.is(await w.status(id), 'completed');
+});
+
+test('return from inside one branch to an earlier node of the same branch leaves the other branch alone', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(parallelDef(ids(w)));
+  const id = await w.start('alice', key);
+  await w.approve('bob', id);
+  await w.approve('dave', id);
+  await w.act('erin', id, { action: 'return', toNode: 'C', comment: '改' });
+  t.deepEqual(await w.pending(id), ['carol', 'dave'], 'B still waits for carol; C is back with dave');
+  for (const who of ['carol', 'dave', 'erin', 'frank']) await w.approve(who, id);
+  t.is(await w.status(id), 'completed');
+});
+
+test('return TO a countersign node reopens it for every approver; returning FROM one cancels the others', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(
+    linear([human('cs', [person(w.p.bob!.id, w.p.carol!.id, w.p.dave!.id)], { mode: 'all' }), human('last', [person(w.p.erin!.id)])]),
+  );
+  const id = await w.start('alice', key);
+  for (const who of ['bob', 'carol', 'dave']) await w.approve(who, id);
+  await w.act('erin', id, { action: 'return', toNode: 'cs', comment: '请会签人复核' });
+  t.deepEqual(await w.pending(id), ['bob', 'carol', 'dave']);
+  await w.approve('bob', id);
+  await w.act('carol', id, { action: 'return', toNode: 'start', comment: '退回发起人' });
+  t.deepEqual(await w.pending(id), ['alice'], 'dave no longer has an open countersign task');
+  await w.act('alice', id, { action: 'resubmit' });
+  t.deepEqual(await w.pending(id), ['bob', 'carol', 'dave']);
+});
+
+test('direct send-back (直送): after resubmitting, the instance goes straight back to whoever returned it', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)]), human('n2', [person(w.p.carol!.id)]), human('n3', [person(w.p.dave!.id)])]));
+  const id = await w.start('alice', key);
+  await w.approve('bob', id);
+  await w.approve('carol', id);
+  await w.act('dave', id, { action: 'return', toNode: 'start', comment: '附件缺失', direct: true });
+  t.deepEqual(await w.pending(id), ['alice']);
+  await w.act('alice', id, { action: 'resubmit', formData: { note: '已补' } });
+  t.deepEqual(await w.pending(id), ['dave'], 'n1 and n2 are not repeated');
+  await w.approve('dave', id);
+  t.is(await w.status(id), 'completed');
+  t.true((await w.actions(id)).includes('direct_return'));
+});
+
+test('return is only to earlier steps that were handled', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)]), human('n2', [person(w.p.carol!.id)])]));
+  const id = await w.start('alice', key);
+  const err = await t.throwsAsync(w.act('bob', id, { action: 'return', toNode: 'n2', comment: 'x' }));
+  t.regex(err!.message, /前序步骤/);
+  const targets = await w.wf.service.returnTargetsFor(w.p.bob!, await w.taskOf('bob', id));
+  t.deepEqual(targets.map((x) => x.nodeId), ['start']);
+});
+
+test('add-sign before, after and in parallel (加签), and removing one', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)]), human('n2', [person(w.p.erin!.id)])]));
+  const before = await w.start('alice', key);
+  await w.act('bob', before, { action: 'addSign', mode: 'before', userIds: [w.p.carol!.id] });
+  t.deepEqual(await w.pending(before), ['carol'], 'bob waits for carol');
+  await w.approve('carol', before);
+  t.deepEqual(await w.pending(before), ['bob'], 'bob decides after carol');
+  await w.approve('bob', before);
+  t.deepEqual(await w.pending(before), ['erin']);
+
+  const after = await w.start('alice', key);
+  await w.act('bob', after, { action: 'addSign', mode: 'after', userIds: [w.p.carol!.id] });
+  t.deepEqual(await w.pending(after), ['carol'], 'bob approved; carol must still approve');
+  await w.approve('carol', after);
+  t.deepEqual(await w.pending(after), ['erin']);
+
+  const par = await w.start('alice', key);
+  await w.act('bob', par, { action: 'addSign', mode: 'parallel', userIds: [w.p.carol!.id, w.p.dave!.id] });
+  t.deepEqual(await w.pending(par), ['bob', 'carol', 'dave']);
+  const carolTask = await w.taskOf('carol', par);
+  await w.act('bob', par, { action: 'removeAddSign', addSignTaskId: carolTask });
+  await w.approve('bob', par);
+  t.deepEqual(await w.pending(par), ['dave'], 'the add-signed dave still has to approve');
+  await w.approve('dave', par);
+  t.deepEqual(await w.pending(par), ['erin']);
+});
+
+test('add-sign during a countersign: the node waits for the countersigners and the add-signed person', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('cs', [person(w.p.bob!.id, w.p.carol!.id)], { mode: 'all' }), human('n2', [person(w.p.erin!.id)])]));
+  const id = await w.start('alice', key);
+  await w.act('bob', id, { action: 'addSign', mode: 'after', userIds: [w.p.dave!.id] });
+  t.deepEqual(await w.pending(id), ['carol', 'dave']);
+  await w.approve('carol', id);
+  t.deepEqual(await w.pending(id), ['dave']);
+  await w.approve('dave', id);
+  t.deepEqual(await w.pending(id), ['erin']);
+});
+
+test('transfer (转签) hands the task to another person whose decision counts', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('cs', [person(w.p.bob!.id, w.p.carol!.id)], { mode: 'all' })]));
+  const id = await w.start('alice', key);
+  await w.act('bob', id, { action: 'transfer', toUserId: w.p.dave!.id, comment: '出差，请代审' });
+  t.deepEqual(await w.pending(id), ['carol', 'dave']);
+  await w.approve('carol', id);
+  t.is(await w.status(id), 'running');
+  await w.approve('dave', id);
+  t.is(await w.status(id), 'completed');
+});
+
+test('withdraw: the initiator may withdraw until someone acts; an approver may withdraw until the next step acts', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)]), human('n2', [person(w.p.carol!.id)]), human('n3', [person(w.p.dave!.id)])]));
+  const a = await w.start('alice', key);
+  await w.wf.service.withdraw(w.p.alice!, a, '填错了');
+  t.is(await w.status(a), 'withdrawn');
+
+  const b = await w.start('alice', key);
+  await w.approve('bob', b);
+  await t.throwsAsync(w.wf.service.withdraw(w.p.alice!, b, null), { message: /已有人处理/ });
+  const bobTask = await w.taskOf('bob', b, 'done');
+  await w.wf.service.withdrawTask(w.p.bob!, bobTask, '再看看');
+  t.deepEqual(await w.pending(b), ['bob'], 'n2 is cancelled and bob has the task again');
+  await w.approve('bob', b);
+  await w.approve('carol', b);
+  const bobAgain = (await w.ta.deps.db.models.WfTask.findAll({ where: { instanceId: b, assigneeId: w.p.bob!.id, status: 'done', outcome: 'approve' } })).pop()!;
+  await t.throwsAsync(w.wf.service.withdrawTask(w.p.bob!, bobAgain.id, null), { message: /后续步骤已有人处理/ });
+});
+
+test('withdraw after a return: the initiator holding a returned instance may withdraw it', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)])]));
+  const id = await w.start('alice', key);
+  await w.act('bob', id, { action: 'return', toNode: 'start', comment: '请修改' });
+  await w.wf.service.withdraw(w.p.alice!, id, '不申请了');
+  t.is(await w.status(id), 'withdrawn');
+  t.deepEqual(await w.pending(id), []);
+  const restarted = await w.wf.service.restart(w.p.alice!, id);
+  t.is(await w.status(restarted), 'draft');
+});
+
+test('a task already handled answers 409 naming who handled it; the same client key twice acts once', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)]), human('n2', [person(w.p.carol!.id)])]));
+  const id = await w.start('alice', key);
+  const task = await w.taskOf('bob', id);
+  await w.wf.service.act(w.p.bob!, task, { action: 'approve' }, 'key-000001');
+  await w.wf.service.act(w.p.bob!, task, { action: 'approve' }, 'key-000001');
+  t.deepEqual(await w.pending(id), ['carol']);
+  const err = await t.throwsAsync(w.wf.service.act(w.p.bob!, task, { action: 'approve' }, 'key-000002'));
+  t.regex(err!.message, /已由bob处理/);
+  t.is((await w.actions(id)).filter((a) => a === 'approve').length, 1);
+});
+
+test('R3.11 out-of-office delegation sends new tasks to the delegate on behalf of the delegator', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)])]));
+  const now = w.ta.clock.now();
+  await w.ta.deps.db.models.WfDelegation.create({
+    delegatorId: w.p.bob!.id,
+    delegateId: w.p.carol!.id,
+    processId: null,
+    categoryId: null,
+    condition: null,
+    startsAt: new Date(now.getTime() - 1000),
+    endsAt: new Date(now.getTime() + 86_400_000),
+    status: 'active',
+    createdBy: w.p.bob!.id,
+    createdAt: now,
+    endedAt: null,
+  });
+  const id = await w.start('alice', key);
+  t.deepEqual(await w.pending(id), ['carol']);
+  const task = await w.ta.deps.db.models.WfTask.findOne({ where: { instanceId: id, status: 'pending' } });
+  t.is(task!.onBehalfOf, w.p.bob!.id);
+  await w.approve('carol', id);
+  const h = (await w.ta.deps.db.models.WfHistory.findAll({ where: { instanceId: id, action: 'approve' } }))[0]!;
+  t.is(h.onBehalfOf, w.p.bob!.id, 'both names appear in the history');
+});
+
+test('skip rules: the initiator as approver and the person who just approved pass automatically', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(
+    linear([
+      human('self', [person(w.p.alice!.id)], { skipIfInitiator: true }),
+      human('n1', [person(w.p.bob!.id)]),
+      human('n2', [person(w.p.bob!.id)], { skipIfJustApproved: true }),
+      human('n3', [person(w.p.carol!.id)]),
+    ]),
+  );
+  const id = await w.start('alice', key);
+  t.deepEqual(await w.pending(id), ['bob']);
+  await w.approve('bob', id);
+  t.deepEqual(await w.pending(id), ['carol']);
+  t.is((await w.actions(id)).filter((a) => a === 'auto_approve').length, 2);
+});
+
+test('nobody resolves: skip, or refuse to start with a clear error', async (t) => {
+  const w = await world(t);
+  const skip = await w.publish(linear([human('n', [{ kind: 'role', roleCode: 'hradmin' }], { onEmpty: 'skip' }), human('n2', [person(w.p.bob!.id)])]));
+  const a = await w.start('alice', skip);
+  t.deepEqual(await w.pending(a), ['bob']);
+  const fail = await w.publish(linear([human('n', [{ kind: 'initiatorChooses', multiple: false }])]));
+  const err = await t.throwsAsync(w.start('alice', fail));
+  t.regex(err!.message, /找不到处理人/);
+  t.is(await w.ta.deps.db.models.WfInstance.count({ where: { processId: (await w.wf.processes.byKey(fail)).id } }), 0, 'nothing half-started');
+  const chosen = await w.start('alice', fail, {}, { chosen: { n: [w.p.dave!.id] } });
+  t.deepEqual(await w.pending(chosen), ['dave']);
+});
+
+test('admin interventions: suspend blocks actions until resumed; jump; reassign; terminate', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)]), human('n2', [person(w.p.carol!.id)]), human('n3', [person(w.p.dave!.id)])]));
+  const id = await w.start('alice', key);
+  await w.wf.service.suspend(w.admin, id, '核查中');
+  await t.throwsAsync(w.approve('bob', id), { message: /挂起/ });
+  await w.wf.service.resume(w.admin, id, '核查完毕');
+  await w.wf.service.jump(w.admin, id, 'n3', '领导要求直接到院长');
+  t.deepEqual(await w.pending(id), ['dave']);
+  await w.wf.service.reassign(w.admin, await w.taskOf('dave', id), w.p.erin!.id, '院长休假');
+  t.deepEqual(await w.pending(id), ['erin']);
+  await w.wf.service.terminate(w.admin, id, '重复申请');
+  t.is(await w.status(id), 'terminated');
+  await t.throwsAsync(w.wf.service.suspend(w.p.bob!, id, 'x'), { message: /流程管理员/ });
+});
+
+test('R3.7 a published version is immutable: running instances keep theirs', async (t) => {
+  const w = await world(t);
+  const admin = { id: w.admin.id, name: 'wfadmin' };
+  const proc = await w.wf.processes.create({ key: 'leave', name: '请假', definition: linear([human('n1', [person(w.p.bob!.id)])]) }, admin);
+  await w.wf.processes.publish(proc.id, proc.rev, 'v1', admin);
+  const old = await w.start('alice', 'leave');
+  const v = await w.wf.processes.update(proc.id, proc.rev, { definition: linear([human('n1', [person(w.p.carol!.id)])]) }, admin);
+  await w.wf.processes.publish(proc.id, v.rev, 'v2', admin);
+  const fresh = await w.start('alice', 'leave');
+  t.deepEqual(await w.pending(old), ['bob']);
+  t.deepEqual(await w.pending(fresh), ['carol']);
+  await t.throwsAsync(w.wf.processes.update(proc.id, proc.rev, { name: 'x' }, admin), { message: /已被他人修改/ });
+});
+
+test('R3.8 a task past its time limit is reminded, then decided as the node says (injected clock)', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(
+    linear([human('n1', [person(w.p.bob!.id)], { timeLimitHours: 24, timeout: { remindTimes: 1, remindEveryHours: 4, then: 'autoApprove' } }), human('n2', [person(w.p.carol!.id)])]),
+  );
+  const id = await w.start('alice', key);
+  const jobs = w.ta.deps.jobs;
+  await jobs.tick();
+  t.deepEqual(await w.pending(id), ['bob']);
+  w.ta.clock.advance(24 * 3_600_000);
+  await jobs.tick();
+  t.true((await w.actions(id)).includes('auto_urge'));
+  t.deepEqual(await w.pending(id), ['bob']);
+  w.ta.clock.advance(4 * 3_600_000);
+  await jobs.tick();
+  t.deepEqual(await w.pending(id), ['carol'], 'auto-approved after the reminder');
+});
