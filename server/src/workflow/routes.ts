@@ -12,7 +12,7 @@ import type { Person } from './service.ts';
 const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
 const posId = (what: string) => z.number({ error: `${what}必须是正整数` }).int(`${what}必须是正整数`).positive(`${what}必须是正整数`);
 const comment = z.string().trim().max(2000, '意见不能超过 2000 个字符');
-const required = (what: string) => z.string().trim().min(1, `请填写${what}`).max(2000, `${what}不能超过 2000 个字符`);
+const required = (what: string) => z.string({ error: `请填写${what}` }).trim().min(1, `请填写${what}`).max(2000, `${what}不能超过 2000 个字符`);
 const clientKey = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, '幂等键应为 8 到 64 位字母、数字、- 或 _').optional().describe('客户端生成的幂等键：重复提交只生效一次');
 const formData = z.record(z.string(), z.unknown()).describe('表单数据');
 const chosen = z.record(z.string(), z.array(posId('人员')).max(200)).optional().describe('为需要选择处理人的节点选择的人员：节点编号 → 人员编号');
