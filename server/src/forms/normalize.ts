@@ -201,7 +201,8 @@ const RICH_OPTIONS: sanitizeHtml.IOptions = {
       return { tagName: 'span', attribs: out };
     },
   },
-  exclusiveFilter: (frame) => frame.tag === 'img' && !/^\/(?!\/)/.test(frame.attribs.src ?? ''),
+  // Images only from this system's file store (no tracking pixels, no data: URLs).
+  exclusiveFilter: (frame) => frame.tag === 'img' && !/^\/api\/v1\/files\/[\w.-]+$/.test(frame.attribs.src ?? ''),
 };
 RICH_OPTIONS.allowedAttributes = { ...RICH_OPTIONS.allowedAttributes, a: ['href', 'title', 'rel', 'target'] };
 

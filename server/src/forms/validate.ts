@@ -10,6 +10,7 @@ import {
   normalizeNumber,
   normalizeText,
   sanitizeRichText,
+  toHalfWidth,
 } from './normalize.ts';
 import { FORM_LIMITS, type FormField, type ScalarField } from './schema.ts';
 
@@ -150,7 +151,9 @@ class Run {
         case 'text':
         case 'textarea':
         case 'lookup': {
-          const s = normalizeText(raw, f.type === 'textarea');
+          let s = normalizeText(raw, f.type === 'textarea');
+          // A field with a pattern holds a code (phone, ID): full-width ASCII becomes half-width (１３８ → 138).
+          if ((f.type === 'text' || f.type === 'textarea') && f.pattern !== undefined) s = toHalfWidth(s);
           return s === '' ? null : s;
         }
         case 'number':
