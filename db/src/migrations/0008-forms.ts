@@ -1,6 +1,78 @@
-import type { QueryInterface } from 'sequelize';
+import { DataTypes, type QueryInterface } from 'sequelize';
 
 // Custom forms (issue 5). Frozen once published.
+//
+// form_def holds the editable draft; publishing copies it into an immutable form_version (R16.5).
+// A submission keeps its version and its whole value as JSON text; form_field_index holds one row
+// per scalar value (top-level fields with row_no -1, sub-table cells with their row number) in
+// typed columns, so filters, sums and group-bys run on SQLite, MySQL and SQL Server alike
+// (R3.14, R3.18, R16.9). form_serial holds serial-number counters per form, field and period.
+const str = (len: number, allowNull = false) => ({ type: DataTypes.STRING(len), allowNull });
+const int = (allowNull = true) => ({ type: DataTypes.INTEGER, allowNull });
+const date = (allowNull = false) => ({ type: DataTypes.DATE(3), allowNull });
+const text = (allowNull = true) => ({ type: DataTypes.TEXT, allowNull });
+const id = () => ({ type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true, allowNull: false });
+
 export async function up({ context: qi }: { context: QueryInterface }): Promise<void> {
-  void qi;
+  await qi.createTable('form_def', {
+    id: id(),
+    form_key: str(64),
+    name: str(100),
+    draft: text(false),
+    rev: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
+    latest_version: int(),
+    created_by: int(),
+    created_at: date(),
+    updated_at: date(),
+  });
+  await qi.addIndex('form_def', ['form_key'], { unique: true, name: 'form_def_key_uq' });
+
+  await qi.createTable('form_version', {
+    id: id(),
+    form_id: int(false),
+    version: int(false),
+    schema: text(false),
+    published_by: int(),
+    published_at: date(),
+  });
+  await qi.addIndex('form_version', ['form_id', 'version'], { unique: true, name: 'form_version_uq' });
+
+  await qi.createTable('form_submission', {
+    id: id(),
+    form_id: int(false),
+    version_id: int(false),
+    serial_no: str(64, true),
+    data: text(false),
+    totals: text(),
+    submitter_id: int(false),
+    dept_id: int(),
+    status: str(16),
+    rev: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
+    created_at: date(),
+    updated_at: date(),
+  });
+  await qi.addIndex('form_submission', ['form_id', 'created_at'], { name: 'form_submission_form_idx' });
+  await qi.addIndex('form_submission', ['submitter_id', 'created_at'], { name: 'form_submission_submitter_idx' });
+
+  await qi.createTable('form_field_index', {
+    id: id(),
+    submission_id: int(false),
+    form_id: int(false),
+    field_key: str(130),
+    row_no: { type: DataTypes.INTEGER, allowNull: false, defaultValue: -1 },
+    value_text: str(255, true),
+    value_num: { type: DataTypes.DECIMAL(24, 6), allowNull: true },
+    value_date: str(10, true),
+  });
+  await qi.addIndex('form_field_index', ['submission_id'], { name: 'form_field_index_sub_idx' });
+  await qi.addIndex('form_field_index', ['form_id', 'field_key', 'value_num'], { name: 'form_field_index_num_idx' });
+  await qi.addIndex('form_field_index', ['form_id', 'field_key', 'value_text'], { name: 'form_field_index_text_idx' });
+  await qi.addIndex('form_field_index', ['form_id', 'field_key', 'value_date'], { name: 'form_field_index_date_idx' });
+
+  await qi.createTable('form_serial', {
+    form_id: { type: DataTypes.INTEGER, allowNull: false, primaryKey: true },
+    field_key: { type: DataTypes.STRING(64), allowNull: false, primaryKey: true },
+    period: { type: DataTypes.STRING(16), allowNull: false, primaryKey: true },
+    last_value: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+  });
 }
