@@ -292,7 +292,8 @@ export class WorkflowService {
           if (input.toUserId === who.id) throw badRequest('不能转给自己', [{ path: 'toUserId', message: '不能转给自己' }], 'TRANSFER_TO_SELF');
           await this.activeUsers([input.toUserId], 'toUserId');
           await run.closeTask(task, 'transfer', input.comment ?? null);
-          const next = await run.createTask(tok, node, input.toUserId, task.kind, { seq: task.seq, status: 'pending' });
+          // an add-sign keeps its place: the person it holds up still waits for the new holder
+          const next = await run.createTask(tok, node, input.toUserId, task.kind, { seq: task.seq, status: 'pending', addMode: task.addMode, addedBy: task.addedBy, blockedBy: task.blockedBy });
           await run.history('transfer', { ...h, comment: input.comment ?? null, detail: { toUserId: input.toUserId, newTaskId: next.id } });
           return;
         }
@@ -497,7 +498,7 @@ export class WorkflowService {
           return;
         }
         await run.closeTask(task, 'escalated', '超时升级');
-        const next = await run.createTask(tok, node, sup, task.kind, { seq: task.seq });
+        const next = await run.createTask(tok, node, sup, task.kind, { seq: task.seq, addMode: task.addMode, addedBy: task.addedBy, blockedBy: task.blockedBy });
         await run.history('escalate', { nodeId: task.nodeId, taskId, detail: { from: task.assigneeId, to: sup, newTaskId: next.id } });
       }
     });
