@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { migrate, openDatabase, Op, literal, type Database } from '@oa/db';
 import { GIVEN, SURNAMES } from '../db/src/seed/names.ts';
-import { reachable } from './common.ts';
+import { median, quantile, reachable, round, type Metric } from './common.ts';
 import { PeopleSearch, type PeopleQuery } from '../server/src/org/search.ts';
 import { LocalBus } from '../server/src/system/bus.ts';
 import { systemClock } from '../server/src/clock.ts';
@@ -39,27 +39,8 @@ const SEARCH_TARGET_P95_MS = 50;
 
 // ---- shared helpers ---------------------------------------------------------------------------
 
-interface Metric {
-  name: string;
-  value: number;
-  unit: string;
-  target?: number;
-  better: 'higher' | 'lower';
-}
-
 /** one printed line: what, p50, p95, and a free note (baseline ratio, counts) */
 type Row = [what: string, p50: string, p95: string, note: string];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-};
-const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
 /** mulberry32: the same organisation and queries on every run */
 function rng(seed: number) {

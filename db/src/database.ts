@@ -31,6 +31,39 @@ export interface Database {
   close(): Promise<void>;
 }
 
+interface SqliteConnections {
+  connections: Record<string, { close(cb?: () => void): void } | undefined>;
+  getConnection(o?: { uuid?: string }): Promise<unknown>;
+  releaseConnection(c: unknown, force?: boolean): unknown;
+  destroyConnection(c: unknown): Promise<unknown>;
+}
+
+/**
+ * Sequelize's SQLite dialect opens a new sqlite3 connection for every transaction and closes it at
+ * commit, which costs milliseconds per write (measured by bench:workflow). Transactions here are
+ * serialised by the write queue below, so they can all use one long-lived connection.
+ */
+function shareTransactionConnection(sequelize: Sequelize): void {
+  const TX = 'transactions';
+  const cm = sequelize.connectionManager as unknown as SqliteConnections;
+  const get = cm.getConnection.bind(cm);
+  const release = cm.releaseConnection.bind(cm);
+  const destroy = cm.destroyConnection.bind(cm);
+  cm.getConnection = (o) => get(o?.uuid && o.uuid !== 'default' ? { ...o, uuid: TX } : o);
+  cm.releaseConnection = (c, force) => {
+    if (c !== cm.connections[TX]) return release(c, force);
+    if (!force) return undefined;
+    delete cm.connections[TX];
+    return release(c, force);
+  };
+  cm.destroyConnection = async (c) => {
+    if (c !== cm.connections[TX]) return destroy(c);
+    delete cm.connections[TX];
+    (c as { close(cb?: () => void): void }).close();
+    return undefined;
+  };
+}
+
 export function openDatabase(opts: DatabaseOptions): Database {
   const target = parseDbUrl(opts.url, opts.dataDir);
   const logging = opts.logging ?? false;
@@ -48,7 +81,8 @@ export function openDatabase(opts: DatabaseOptions): Database {
       storage: target.storage!,
       transactionType: Transaction.TYPES.IMMEDIATE,
     });
-    // Every connection (Sequelize opens one per transaction) waits for the writer instead of failing.
+    shareTransactionConnection(sequelize);
+    // Every connection waits for the writer instead of failing.
     sequelize.addHook('afterConnect', (conn: unknown) => {
       (conn as { configure(opt: 'busyTimeout', ms: number): void }).configure('busyTimeout', 10_000);
     });

@@ -8,5 +8,6 @@ export * from './models/index.ts';
 export { Mutex } from './mutex.ts';
 // Re-exported so other packages never load a second copy of sequelize (error classes must match).
 export { Op, Transaction, UniqueConstraintError, ConnectionError, TimeoutError, DatabaseError, ValidationError, OptimisticLockError, fn, col, literal } from 'sequelize';
+export type { InferCreationAttributes } from 'sequelize';
 export { seedDemoHospital, type DemoSummary, type DemoAccount } from './seed/demo.ts';
 export { nameSearchKeys } from './pinyin.ts';

@@ -56,31 +56,32 @@ export async function inUnitOfWork<T>(db: Database, actor: Actor, now: Date, fn:
 async function writeOutbox(db: Database, t: Transaction, messages: OutboxMessage[], now: Date): Promise<void> {
   const { Outbox } = db.models;
   const keys = messages.map((m) => m.idempotencyKey);
-  const existing = new Set(
-    (await Outbox.findAll({ where: { idempotencyKey: keys }, attributes: ['idempotencyKey'], transaction: t, raw: true })).map((r) => r.idempotencyKey),
-  );
-  const fresh = messages.filter((m, i) => !existing.has(m.idempotencyKey) && keys.indexOf(m.idempotencyKey) === i);
-  if (!fresh.length) return;
-  for (const m of fresh) {
+  const fresh = messages.filter((m, i) => keys.indexOf(m.idempotencyKey) === i);
+  const rows = fresh.map((m) => ({
+    channel: m.channel,
+    recipient: m.recipient,
+    payload: m.payload,
+    idempotencyKey: m.idempotencyKey,
+    nextAttemptAt: m.notBefore ?? now,
+    leaseOwner: null,
+    leaseUntil: null,
+    lastError: null,
+    sentAt: null,
+  }));
+  // One statement for the usual case; a key already stored (a retried request, or a concurrent
+  // double submit that got there first) makes it fail, and then the rows go one by one so the
+  // others still land.
+  // The failed statement alone is rolled back (MariaDB, SQLite, SQL Server); the transaction goes on.
+  try {
+    await Outbox.bulkCreate(rows, { transaction: t });
+    return;
+  } catch (err) {
+    if (!(err instanceof UniqueConstraintError)) throw err;
+  }
+  for (const row of rows) {
     try {
-      await Outbox.create(
-        {
-          channel: m.channel,
-          recipient: m.recipient,
-          payload: m.payload,
-          idempotencyKey: m.idempotencyKey,
-          nextAttemptAt: m.notBefore ?? now,
-          leaseOwner: null,
-          leaseUntil: null,
-          lastError: null,
-          sentAt: null,
-        },
-        { transaction: t },
-      );
+      await Outbox.create(row, { transaction: t });
     } catch (err) {
-      // A concurrent unit of work (a double submit) stored the same key first: one message is
-      // enough, and this transaction's own change must not be lost over it. The failed statement
-      // alone is rolled back (MariaDB, SQLite, SQL Server); the transaction goes on.
       if (!(err instanceof UniqueConstraintError)) throw err;
     }
   }

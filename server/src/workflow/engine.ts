@@ -1,4 +1,4 @@
-import type { Database, UnitOfWork, WfInstance, WfTask, WfTaskKind, WfToken } from '@oa/db';
+import { type Database, type InferCreationAttributes, type UnitOfWork, type WfDelegation, type WfHistory, type WfInstance, type WfTask, type WfTaskKind, type WfToken } from '@oa/db';
 import { badRequest, conflict } from '../http/errors.ts';
 import { usersWithRole } from '../org/resolvers.ts';
 import { resolveAssignees } from './assignees.ts';
@@ -24,6 +24,8 @@ export interface EngineHooks {
   action(hook: string, params: Record<string, unknown>, run: Run): Promise<void>;
   /** the facts about people that conditions may test (R3.3) */
   personFacts(userId: number | null, t: UnitOfWork['t']): Promise<Record<string, unknown> | null>;
+  /** out-of-office rules that may be in force (active, not yet ended) */
+  delegations(run: Run): Promise<WfDelegation[]>;
   /** out-of-office delegation: who actually receives a task meant for `userId` (or null) */
   delegateFor(userId: number, run: Run): Promise<number | null>;
   /** schedule a timer node's wake-up or a task's time limit */
@@ -54,6 +56,11 @@ const MAX_STEPS = 500;
 
 export class Run {
   private tokens = new Map<number, WfToken>();
+  private tasks = new Map<number, WfTask>();
+  /** rows changed in memory, written once in flush() */
+  private dirty = new Set<WfToken | WfTask>();
+  private pendingHistory: Omit<InferCreationAttributes<WfHistory>, 'id'>[] = [];
+  private delegations: WfDelegation[] | null = null;
   private steps = 0;
   /** approvers of the node completed last: for "skip if just approved" */
   private lastApprovers = new Set<number>();
@@ -74,9 +81,37 @@ export class Run {
     return this.uow.t;
   }
 
+  /** Read the instance's tokens and tasks once; the run works on them in memory. */
   async load(): Promise<void> {
-    const rows = await this.db.models.WfToken.findAll({ where: { instanceId: this.inst.id }, transaction: this.t });
-    for (const r of rows) this.tokens.set(r.id, r);
+    const [tokens, tasks] = await Promise.all([
+      this.db.models.WfToken.findAll({ where: { instanceId: this.inst.id }, transaction: this.t }),
+      this.db.models.WfTask.findAll({ where: { instanceId: this.inst.id }, transaction: this.t }),
+    ]);
+    for (const r of tokens) this.tokens.set(r.id, r);
+    for (const r of tasks) this.tasks.set(r.id, r);
+  }
+
+  /** Write what changed: token and task updates, the history rows (one insert). */
+  async flush(): Promise<void> {
+    for (const row of this.dirty) await row.save({ transaction: this.t });
+    this.dirty.clear();
+    if (this.pendingHistory.length) await this.db.models.WfHistory.bulkCreate(this.pendingHistory, { transaction: this.t });
+    this.pendingHistory = [];
+  }
+
+  task(id: number): WfTask | undefined {
+    const t = this.tasks.get(id);
+    return t && t.instanceId === this.inst.id ? t : undefined;
+  }
+
+  /** tasks of the instance matching `f`, oldest first */
+  findTasks(f: (t: WfTask) => boolean): WfTask[] {
+    return [...this.tasks.values()].filter(f).sort((a, b) => a.id - b.id);
+  }
+
+  setTask(task: WfTask, values: Partial<Pick<WfTask, 'status' | 'outcome' | 'comment' | 'doneAt' | 'assigneeId' | 'onBehalfOf'>>): void {
+    task.set({ ...values, rev: task.rev + 1 });
+    this.dirty.add(task);
   }
 
   activeTokens(): WfToken[] {
@@ -89,25 +124,22 @@ export class Run {
 
   // ── history and notices ──────────────────────────────────────────────────────────────────────
 
-  async history(action: string, e: { nodeId?: string | null; taskId?: number | null; comment?: string | null; detail?: Record<string, unknown>; onBehalfOf?: number | null } = {}): Promise<number> {
+  /** append to the trail (written in one insert when the run flushes) */
+  history(action: string, e: { nodeId?: string | null; taskId?: number | null; comment?: string | null; detail?: Record<string, unknown>; onBehalfOf?: number | null } = {}): void {
     const node = e.nodeId ? this.graph.nodes.get(e.nodeId) : undefined;
-    const row = await this.db.models.WfHistory.create(
-      {
-        instanceId: this.inst.id,
-        at: this.uow.now,
-        actorId: this.actor.id,
-        actorName: this.actor.name,
-        onBehalfOf: e.onBehalfOf ?? null,
-        nodeId: e.nodeId ?? null,
-        nodeName: node?.name ?? null,
-        taskId: e.taskId ?? null,
-        action,
-        comment: e.comment ?? null,
-        detail: e.detail ?? null,
-      },
-      { transaction: this.t },
-    );
-    return row.id;
+    this.pendingHistory.push({
+      instanceId: this.inst.id,
+      at: this.uow.now,
+      actorId: this.actor.id,
+      actorName: this.actor.name,
+      onBehalfOf: e.onBehalfOf ?? null,
+      nodeId: e.nodeId ?? null,
+      nodeName: node?.name ?? null,
+      taskId: e.taskId ?? null,
+      action,
+      comment: e.comment ?? null,
+      detail: e.detail ?? null,
+    });
   }
 
   notify(userId: number, title: string, body: string, link: string, key: string): void {
@@ -157,13 +189,14 @@ export class Run {
   }
 
   private async setToken(tok: WfToken, values: Partial<Pick<WfToken, 'nodeId' | 'status' | 'expected' | 'branches' | 'resumeNodeId'>>): Promise<void> {
-    await tok.update(values, { transaction: this.t });
+    tok.set(values);
+    this.dirty.add(tok);
   }
 
   // ── tasks ────────────────────────────────────────────────────────────────────────────────────
 
   async tasksAt(tok: WfToken): Promise<WfTask[]> {
-    return this.db.models.WfTask.findAll({ where: { tokenId: tok.id, nodeId: tok.nodeId }, order: [['id', 'ASC']], transaction: this.t });
+    return this.findTasks((t) => t.tokenId === tok.id && t.nodeId === tok.nodeId);
   }
 
   async createTask(tok: WfToken | null, node: NodeDef, assigneeId: number, kind: WfTaskKind, extra: Partial<Pick<WfTask, 'status' | 'seq' | 'addMode' | 'addedBy' | 'blockedBy' | 'onBehalfOf'>> = {}): Promise<WfTask> {
@@ -202,6 +235,7 @@ export class Run {
       },
       { transaction: this.t },
     );
+    this.tasks.set(task.id, task);
     if (status === 'pending') await this.announce(task);
     return task;
   }
@@ -214,12 +248,13 @@ export class Run {
   }
 
   async closeTask(task: WfTask, outcome: string, comment: string | null, status: 'done' | 'cancelled' = 'done'): Promise<void> {
-    await task.update({ status, outcome, comment, doneAt: this.uow.now, rev: task.rev + 1 }, { transaction: this.t });
+    this.setTask(task, { status, outcome, comment, doneAt: this.uow.now });
   }
 
   private async cancelTasksOf(tokIds: number[], except?: number): Promise<void> {
     if (!tokIds.length) return;
-    const open = await this.db.models.WfTask.findAll({ where: { tokenId: tokIds, status: [...OPEN_TASK] }, transaction: this.t });
+    const ids = new Set(tokIds);
+    const open = this.findTasks((x) => x.tokenId !== null && ids.has(x.tokenId) && (OPEN_TASK as readonly string[]).includes(x.status));
     for (const task of open) {
       if (task.id === except || task.kind === 'cc') continue;
       await this.closeTask(task, 'cancelled', task.comment, 'cancelled');
@@ -247,7 +282,7 @@ export class Run {
       case 'cc': {
         const r = await resolveAssignees(this.db, node.assignees, this.assigneeContext(node.id));
         for (const uid of r.userIds) await this.createTask(tok, node, uid, 'cc');
-        await this.history('cc', { nodeId: node.id, detail: { userIds: r.userIds } });
+        this.history('cc', { nodeId: node.id, detail: { userIds: r.userIds } });
         return this.leave(tok);
       }
       case 'exclusive':
@@ -256,11 +291,11 @@ export class Run {
         return this.enterGateway(tok, node);
       case 'action':
         await this.hooks.action(node.hook, node.params ?? {}, this);
-        await this.history('auto_action', { nodeId: node.id, detail: { hook: node.hook } });
+        this.history('auto_action', { nodeId: node.id, detail: { hook: node.hook } });
         return this.leave(tok);
       case 'timer':
         await this.hooks.schedule('timer', new Date(this.uow.now.getTime() + node.delayHours * 3_600_000), { tokenId: tok.id, nodeId: node.id }, this);
-        await this.history('timer_set', { nodeId: node.id, detail: { delayHours: node.delayHours } });
+        this.history('timer_set', { nodeId: node.id, detail: { delayHours: node.delayHours } });
         return;
       case 'subprocess':
         throw badRequest(`节点“${node.name}”是子流程，当前版本暂不支持子流程`, undefined, 'SUBPROCESS_UNSUPPORTED');
@@ -272,7 +307,7 @@ export class Run {
     if (tok.resumeNodeId) {
       const target = tok.resumeNodeId;
       await this.setToken(tok, { resumeNodeId: null });
-      await this.history('direct_return', { nodeId: target, detail: { from: tok.nodeId } });
+      this.history('direct_return', { nodeId: target, detail: { from: tok.nodeId } });
       return this.moveTo(tok, target);
     }
     const edges = this.graph.outgoing(tok.nodeId);
@@ -296,7 +331,7 @@ export class Run {
     let ids = resolved.userIds;
     if (!ids.length) {
       if (node.onEmpty === 'skip') {
-        await this.history('skip', { nodeId: node.id, comment: `找不到处理人，自动跳过（${resolved.explain}）` });
+        this.history('skip', { nodeId: node.id, comment: `找不到处理人，自动跳过（${resolved.explain}）` });
         return this.completeNode(tok, new Set());
       }
       if (node.onEmpty === 'admin') {
@@ -309,7 +344,7 @@ export class Run {
     const skippable = (id: number) => (node.skipIfInitiator && id === this.inst.initiatorId) || (node.skipIfJustApproved && this.lastApprovers.has(id));
     const skipped = ids.filter(skippable);
     if (skipped.length && (node.mode === 'any' || skipped.length === ids.length)) {
-      await this.history('auto_approve', { nodeId: node.id, comment: skipped.includes(this.inst.initiatorId) && node.skipIfInitiator ? '处理人是发起人，自动通过' : '处理人刚审批过，自动通过', detail: { userIds: skipped } });
+      this.history('auto_approve', { nodeId: node.id, comment: skipped.includes(this.inst.initiatorId) && node.skipIfInitiator ? '处理人是发起人，自动通过' : '处理人刚审批过，自动通过', detail: { userIds: skipped } });
       return this.completeNode(tok, new Set(skipped));
     }
     ids = ids.filter((id) => !skippable(id));
@@ -317,7 +352,7 @@ export class Run {
     for (const [i, uid] of ids.entries()) {
       await this.createTask(tok, node, uid, kind, { seq: i, status: node.mode === 'sequential' && i > 0 ? 'queued' : 'pending' });
     }
-    await this.history('assign', { nodeId: node.id, detail: { userIds: ids, explain: resolved.explain } });
+    this.history('assign', { nodeId: node.id, detail: { userIds: ids, explain: resolved.explain } });
   }
 
   private async conditionScope(): Promise<Record<string, unknown>> {
@@ -339,7 +374,7 @@ export class Run {
     const fallback = outs.find((e) => e.isDefault)!;
     if (node.type === 'exclusive') {
       const e = chosen[0] ?? fallback;
-      await this.history('branch', { nodeId: node.id, detail: { edge: e.id, name: e.name ?? null } });
+      this.history('branch', { nodeId: node.id, detail: { edge: e.id, name: e.name ?? null } });
       return this.enter(tok, e.to);
     }
     return this.fork(tok, node.id, (chosen.length ? chosen : [fallback]).map((e) => e.id));
@@ -347,7 +382,7 @@ export class Run {
 
   private async fork(tok: WfToken, splitId: string, edgeIds: string[]): Promise<void> {
     await this.setToken(tok, { nodeId: splitId, status: 'forked', expected: edgeIds.length, branches: edgeIds });
-    await this.history('fork', { nodeId: splitId, detail: { branches: edgeIds } });
+    this.history('fork', { nodeId: splitId, detail: { branches: edgeIds } });
     const kids: [WfToken, string][] = [];
     for (const eid of edgeIds) kids.push([await this.newToken(splitId, tok.id, eid), this.graph.edges.get(eid)!.to]);
     for (const [kid, to] of kids) if (kid.status === 'active') await this.enter(kid, to);
@@ -360,7 +395,7 @@ export class Run {
     const arrived = this.children(parent).filter((c) => c.status === 'joined' && c.nodeId === joinId);
     if (arrived.length < (parent.expected ?? 0)) return;
     for (const c of arrived) await this.setToken(c, { status: 'done' });
-    await this.history('join', { nodeId: joinId });
+    this.history('join', { nodeId: joinId });
     await this.setToken(parent, { nodeId: joinId, status: 'active', expected: null });
     const outs = this.graph.outgoing(joinId);
     return this.enter(parent, outs[0]!.to);
@@ -408,7 +443,7 @@ export class Run {
     if (!done && node.mode === 'sequential' && !open.some((x) => x.status === 'pending' || x.status === 'suspended')) {
       const next = open.filter((x) => x.status === 'queued').sort((a, b) => a.seq - b.seq)[0];
       if (next) {
-        await next.update({ status: 'pending', rev: next.rev + 1 }, { transaction: this.t });
+        this.setTask(next, { status: 'pending' });
         await this.announce(next);
       }
       return 'open';
@@ -420,7 +455,7 @@ export class Run {
 
   private async completeNode(tok: WfToken, approvers: Set<number>): Promise<void> {
     await this.cancelTasksOf([tok.id]);
-    await this.history('node_complete', { nodeId: tok.nodeId });
+    this.history('node_complete', { nodeId: tok.nodeId });
     const node = this.graph.node(tok.nodeId);
     if (node.type !== 'start') {
       this.notify(this.inst.initiatorId, `【进度】${this.inst.title}`, `“${node.name}”已通过`, `/workflow/instances/${this.inst.id}`, `wf.inst.${this.inst.id}.step.${tok.id}.${node.id}.${this.steps}`);
@@ -431,7 +466,7 @@ export class Run {
 
   private async rejectNode(tok: WfToken, node: HumanNode): Promise<void> {
     if (node.rejectTo === 'initiator') {
-      await this.history('rejected_to_initiator', { nodeId: node.id });
+      this.history('rejected_to_initiator', { nodeId: node.id });
       return this.moveTo(tok, this.graph.startId);
     }
     await this.finish('rejected');
@@ -489,13 +524,14 @@ export class Run {
     await this.cancelTasksOf(live.map((t) => t.id));
     for (const t of live) await this.setToken(t, { status: status === 'completed' ? 'done' : 'cancelled' });
     await this.inst.update({ status, endedAt: this.uow.now }, { transaction: this.t });
-    await this.history(status, {});
+    this.history(status, {});
     const word = { completed: '已办结', rejected: '已被驳回', withdrawn: '已撤回', terminated: '已被终止' }[status];
     this.notify(this.inst.initiatorId, `【${word}】${this.inst.title}`, `您发起的“${this.inst.title}”${word}`, `/workflow/instances/${this.inst.id}`, `wf.inst.${this.inst.id}.${status}`);
   }
 
   /** the nodes now waiting for people, for lists and the diagram (R3.5) */
   async refreshCurrent(): Promise<void> {
+    await this.flush();
     const live = this.activeTokens();
     const names = [...new Set(live.map((t) => this.graph.nodes.get(t.nodeId)?.name ?? t.nodeId))];
     await this.inst.update({ currentNodes: this.inst.status === 'running' ? names : [], updatedAt: this.uow.now, rev: this.inst.rev + 1 }, { transaction: this.t });
@@ -503,7 +539,13 @@ export class Run {
 
   /** open work on the instance, for "withdraw while nobody acted" */
   async openTasks(): Promise<WfTask[]> {
-    return this.db.models.WfTask.findAll({ where: { instanceId: this.inst.id, status: [...OPEN_TASK] }, transaction: this.t });
+    return this.findTasks((x) => (OPEN_TASK as readonly string[]).includes(x.status));
+  }
+
+  /** out-of-office rules in force now (R3.11) */
+  async activeDelegations(): Promise<WfDelegation[]> {
+    this.delegations ??= (await this.hooks.delegations(this)).filter((d) => d.startsAt <= this.uow.now && d.endsAt > this.uow.now);
+    return this.delegations;
   }
 
   ensureRunning(): void {

@@ -1,4 +1,4 @@
-import { Op, type Database, type Transaction } from '@oa/db';
+import type { Database, Transaction, WfDelegation } from '@oa/db';
 import type { JobRunner } from '../jobs/runner.ts';
 import { directSuperior } from '../org/resolvers.ts';
 import type { ConditionChecker } from './conditions.ts';
@@ -19,7 +19,7 @@ export type ActionHook = (params: Record<string, unknown>, run: Run) => Promise<
 export function builtinActions(): Map<string, ActionHook> {
   return new Map<string, ActionHook>([
     // 自动归档: recorded on the instance's trail; the document registry picks archived instances up
-    ['archive', async (_p, run) => void (await run.history('archived', { comment: '自动归档' }))],
+    ['archive', async (_p, run) => run.history('archived', { comment: '自动归档' })],
     // 自动通知: tell the initiator (or listed people) that the flow passed this point
     [
       'notify',
@@ -64,9 +64,27 @@ export async function personFacts(db: Database, userId: number | null, t: Transa
   };
 }
 
+/** how long this process trusts its copy of the delegation rules (changes elsewhere show up within it) */
+const DELEGATION_CACHE_MS = 5_000;
+
 export function createHooks(deps: { db: Database; jobs: JobRunner; conditions: ConditionChecker; actions: Map<string, ActionHook> }): EngineHooks {
   const { db } = deps;
+  // Every task creation asks for delegations; they change rarely. Writes in this process drop the
+  // copy at once; another server instance's writes are seen within DELEGATION_CACHE_MS.
+  let cached: { at: number; rows: WfDelegation[] } | null = null;
+  const drop = () => void (cached = null);
+  db.models.WfDelegation.addHook('afterSave', drop);
+  db.models.WfDelegation.addHook('afterDestroy', drop);
+  db.models.WfDelegation.addHook('afterBulkUpdate', drop);
+  db.models.WfDelegation.addHook('afterBulkCreate', drop);
   return {
+    async delegations(run) {
+      const now = Date.now();
+      if (!cached || now - cached.at > DELEGATION_CACHE_MS) {
+        cached = { at: now, rows: await db.models.WfDelegation.findAll({ where: { status: 'active' }, order: [['id', 'ASC']], transaction: run.t }) };
+      }
+      return cached.rows;
+    },
     condition: (source, scope) => deps.conditions.evaluate(source, scope),
     async action(hook, params, run) {
       const h = deps.actions.get(hook);
@@ -75,18 +93,15 @@ export function createHooks(deps: { db: Database; jobs: JobRunner; conditions: C
     },
     personFacts: (userId, t) => personFacts(db, userId, t),
     async delegateFor(userId, run) {
-      const now = run.uow.now;
+      const rules = await run.activeDelegations();
+      if (!rules.length) return null;
       const process = await db.models.WfProcess.findByPk(run.inst.processId, { attributes: ['id', 'categoryId'], transaction: run.t, raw: true });
       const seen = new Set([userId]);
       let current = userId;
       for (let hop = 0; hop < MAX_DELEGATION_HOPS; hop++) {
-        const rules = await db.models.WfDelegation.findAll({
-          where: { delegatorId: current, status: 'active', startsAt: { [Op.lte]: now }, endsAt: { [Op.gt]: now } },
-          order: [['id', 'ASC']],
-          transaction: run.t,
-        });
         const rule = rules.find(
           (r) =>
+            r.delegatorId === current &&
             (r.processId === null || r.processId === process?.id) &&
             (r.categoryId === null || r.categoryId === process?.categoryId) &&
             (!r.condition || deps.conditions.evaluate(r.condition, { form: run.inst.formData })),

@@ -158,11 +158,11 @@ export class WorkflowService {
         const { graph } = await this.processes.graphOf(versionId, t);
         const run = new Run(this.db, uow, inst, graph, { id: who.id, name: who.name }, this.hooks);
         if (input.draft) {
-          await run.history('draft', {});
+          run.history('draft', {});
         } else {
           run.chosen = input.chosen ?? {};
           const tok = await run.begin();
-          await run.history('submit', { nodeId: graph.startId });
+          run.history('submit', { nodeId: graph.startId });
           await run.leave(tok);
         }
         await run.refreshCurrent();
@@ -195,7 +195,7 @@ export class WorkflowService {
       await run.inst.update({ status: 'running', startedAt: run.uow.now }, { transaction: run.t });
       run.chosen = o.chosen ?? {};
       const tok = await run.begin();
-      await run.history('submit', { nodeId: run.graph.startId });
+      run.history('submit', { nodeId: run.graph.startId });
       await run.leave(tok);
     });
   }
@@ -233,13 +233,13 @@ export class WorkflowService {
     const task0 = await this.db.models.WfTask.findByPk(taskId, { attributes: ['id', 'instanceId'] });
     if (!task0) throw notFound('任务不存在');
     await this.mutate(who, task0.instanceId, clientKey, `task.${input.action}`, async (run) => {
-      const task = await this.db.models.WfTask.findByPk(taskId, { transaction: run.t });
+      const task = run.task(taskId);
       if (!task || task.assigneeId !== who.id) throw notFound('任务不存在');
       if (input.action === 'resume') {
         if (task.status !== 'suspended') throw conflict('任务未挂起', 'TASK_NOT_SUSPENDED');
         run.ensureRunning();
-        await task.update({ status: 'pending', rev: task.rev + 1 }, { transaction: run.t });
-        await run.history('task_resume', { nodeId: task.nodeId, taskId, comment: input.comment ?? null });
+        run.setTask(task, { status: 'pending' });
+        run.history('task_resume', { nodeId: task.nodeId, taskId, comment: input.comment ?? null });
         return;
       }
       await this.ensureOpen(task);
@@ -264,16 +264,16 @@ export class WorkflowService {
           }
           run.chosen = input.chosen ?? {};
           await run.closeTask(task, 'approve', input.comment ?? null);
-          await run.history(input.action, { ...h, comment: input.comment ?? null });
+          run.history(input.action, { ...h, comment: input.comment ?? null });
           if (task.kind === 'addsign' && task.addMode === 'before') await this.unblock(run, task);
           await run.evaluate(tok);
           return;
         }
         case 'reject': {
           await run.closeTask(task, 'reject', input.comment);
-          await run.history('reject', { ...h, comment: input.comment });
+          run.history('reject', { ...h, comment: input.comment });
           if (input.toInitiator) {
-            await run.history('rejected_to_initiator', { nodeId: task.nodeId });
+            run.history('rejected_to_initiator', { nodeId: task.nodeId });
             await run.moveTo(tok, run.graph.startId);
             return;
           }
@@ -284,7 +284,7 @@ export class WorkflowService {
           const targets = await this.returnTargets(run.inst.id, run.graph, task.nodeId, run.t);
           if (!targets.some((x) => x.nodeId === input.toNode)) throw badRequest('只能退回到已经办理过的前序步骤', [{ path: 'toNode', message: '不能退回到该步骤' }], 'BAD_RETURN_TARGET');
           await run.closeTask(task, 'return', input.comment);
-          await run.history('return', { ...h, comment: input.comment, detail: { toNode: input.toNode, direct: !!input.direct } });
+          run.history('return', { ...h, comment: input.comment, detail: { toNode: input.toNode, direct: !!input.direct } });
           await run.moveTo(tok, input.toNode, { resumeNodeId: input.direct ? task.nodeId : null });
           return;
         }
@@ -294,7 +294,7 @@ export class WorkflowService {
           await run.closeTask(task, 'transfer', input.comment ?? null);
           // an add-sign keeps its place: the person it holds up still waits for the new holder
           const next = await run.createTask(tok, node, input.toUserId, task.kind, { seq: task.seq, status: 'pending', addMode: task.addMode, addedBy: task.addedBy, blockedBy: task.blockedBy });
-          await run.history('transfer', { ...h, comment: input.comment ?? null, detail: { toUserId: input.toUserId, newTaskId: next.id } });
+          run.history('transfer', { ...h, comment: input.comment ?? null, detail: { toUserId: input.toUserId, newTaskId: next.id } });
           return;
         }
         case 'addSign': {
@@ -304,30 +304,30 @@ export class WorkflowService {
           await this.activeUsers(ids, 'userIds');
           const open = (await run.tasksAt(tok)).filter((x) => x.status !== 'done' && x.status !== 'cancelled' && ids.includes(x.assigneeId));
           if (open.length) throw conflict('所选人员在本步骤已有待办，不能重复加签', 'ADDSIGN_DUPLICATE');
-          if (input.mode === 'before') await task.update({ status: 'waiting', rev: task.rev + 1 }, { transaction: run.t });
+          if (input.mode === 'before') run.setTask(task, { status: 'waiting' });
           if (input.mode === 'after') await run.closeTask(task, 'approve', input.comment ?? null);
           for (const uid of ids) await run.createTask(tok, node, uid, 'addsign', { addMode: input.mode, addedBy: who.id, blockedBy: input.mode === 'before' ? task.id : null });
-          await run.history('add_sign', { ...h, comment: input.comment ?? null, detail: { userIds: ids, mode: input.mode } });
+          run.history('add_sign', { ...h, comment: input.comment ?? null, detail: { userIds: ids, mode: input.mode } });
           if (input.mode === 'after') await run.evaluate(tok);
           return;
         }
         case 'removeAddSign': {
-          const add = await this.db.models.WfTask.findByPk(input.addSignTaskId, { transaction: run.t });
+          const add = run.task(input.addSignTaskId);
           if (!add || add.kind !== 'addsign' || add.addedBy !== who.id || add.instanceId !== task.instanceId) throw notFound('加签任务不存在');
           if (add.status !== 'pending') throw conflict('加签人已处理，不能撤销加签', 'ADDSIGN_DONE');
           await run.closeTask(add, 'removed', input.comment ?? null, 'cancelled');
-          await run.history('remove_add_sign', { ...h, comment: input.comment ?? null, detail: { userId: add.assigneeId } });
+          run.history('remove_add_sign', { ...h, comment: input.comment ?? null, detail: { userId: add.assigneeId } });
           if (add.addMode === 'before') await this.unblock(run, add);
           await run.evaluate(tok);
           return;
         }
         case 'read':
           await run.closeTask(task, 'read', input.comment ?? null);
-          await run.history('read', { ...h, comment: input.comment ?? null });
+          run.history('read', { ...h, comment: input.comment ?? null });
           return;
         case 'suspend':
-          await task.update({ status: 'suspended', rev: task.rev + 1 }, { transaction: run.t });
-          await run.history('task_suspend', { ...h, comment: input.comment ?? null });
+          run.setTask(task, { status: 'suspended' });
+          run.history('task_suspend', { ...h, comment: input.comment ?? null });
           return;
       }
     });
@@ -337,11 +337,10 @@ export class WorkflowService {
   /** an add-sign before me is done or removed: when nobody else is before me, my task opens again */
   private async unblock(run: Run, add: WfTask): Promise<void> {
     if (!add.blockedBy) return;
-    const others = await this.db.models.WfTask.count({ where: { blockedBy: add.blockedBy, status: 'pending', kind: 'addsign' }, transaction: run.t });
-    if (others) return;
-    const mine = await this.db.models.WfTask.findByPk(add.blockedBy, { transaction: run.t });
+    if (run.findTasks((x) => x.blockedBy === add.blockedBy && x.status === 'pending' && x.kind === 'addsign').length) return;
+    const mine = run.task(add.blockedBy);
     if (mine?.status === 'waiting') {
-      await mine.update({ status: 'pending', rev: mine.rev + 1 }, { transaction: run.t });
+      run.setTask(mine, { status: 'pending' });
       await run.announce(mine);
     }
   }
@@ -397,7 +396,7 @@ export class WorkflowService {
       // returned to the initiator (退回发起人): it is back in their hands, they may drop it
       const returned = (await run.openTasks()).some((x) => x.kind === 'start' && x.status === 'pending');
       if (acted && !returned) throw conflict('已有人处理，不能撤回；可以请处理人退回', 'CANNOT_WITHDRAW');
-      await run.history('withdraw_request', { comment });
+      run.history('withdraw_request', { comment });
       await run.finish('withdrawn');
     });
   }
@@ -407,7 +406,7 @@ export class WorkflowService {
     const t0 = await this.db.models.WfTask.findByPk(taskId, { attributes: ['instanceId'] });
     if (!t0) throw notFound('任务不存在');
     await this.mutate(who, t0.instanceId, clientKey, 'task.withdraw', async (run) => {
-      const task = await this.db.models.WfTask.findByPk(taskId, { transaction: run.t });
+      const task = run.task(taskId);
       if (!task || task.assigneeId !== who.id) throw notFound('任务不存在');
       run.ensureRunning();
       if (task.status !== 'done' || task.outcome !== 'approve') throw conflict('只能撤回自己已同意的任务', 'CANNOT_WITHDRAW_TASK');
@@ -420,13 +419,13 @@ export class WorkflowService {
       let tok = run.token(task.tokenId);
       // the step is still open (countersign, sequential): just reopen my task
       if (tok?.status === 'active' && tok.nodeId === task.nodeId) {
-        await run.history('withdraw_task', { nodeId: task.nodeId, taskId, comment });
+        run.history('withdraw_task', { nodeId: task.nodeId, taskId, comment });
         await run.createTask(tok, node, who.id, task.kind, { seq: task.seq, status: 'pending', onBehalfOf: task.onBehalfOf });
         return;
       }
       while (tok && tok.status !== 'active' && tok.status !== 'forked') tok = run.token(tok.parentId);
       if (!tok) throw conflict('流程已流转，不能撤回', 'CANNOT_WITHDRAW_TASK');
-      await run.history('withdraw_task', { nodeId: task.nodeId, taskId, comment });
+      run.history('withdraw_task', { nodeId: task.nodeId, taskId, comment });
       await run.moveTo(tok, task.nodeId);
     });
   }
@@ -448,7 +447,8 @@ export class WorkflowService {
         throw tooManyRequests(`催办过于频繁，请 ${Math.ceil(wait / 60)} 分钟后再试`, wait);
       }
       const open = (await run.openTasks()).filter((x) => x.status === 'pending' && x.kind !== 'cc');
-      const hid = await run.history('urge', { comment, detail: { userIds: open.map((x) => x.assigneeId) } });
+      run.history('urge', { comment, detail: { userIds: open.map((x) => x.assigneeId) } });
+      const hid = run.uow.now.getTime();
       for (const x of open) run.notify(x.assigneeId, `【催办】${run.inst.title}`, comment ?? `${who.name}催您尽快处理“${x.nodeName}”`, `/workflow/tasks/${x.id}`, `wf.urge.${hid}.${x.id}`);
       count = open.length;
     });
@@ -463,7 +463,7 @@ export class WorkflowService {
       const tok = run.token(tokenId);
       if (run.inst.status !== 'running' || !tok || tok.status !== 'active' || tok.nodeId !== nodeId) return;
       if (run.inst.suspended) throw conflict('流程已挂起，定时器稍后重试', 'INSTANCE_SUSPENDED');
-      await run.history('timer_fired', { nodeId });
+      run.history('timer_fired', { nodeId });
       await run.leave(tok);
     });
   }
@@ -471,13 +471,13 @@ export class WorkflowService {
   /** a task's time limit passed: remind N times, then escalate or decide as the node says */
   async taskTimedOut(instanceId: number, taskId: number, round: number): Promise<void> {
     await this.mutate(SYSTEM, instanceId, undefined, 'timeout', async (run) => {
-      const task = await this.db.models.WfTask.findByPk(taskId, { transaction: run.t });
+      const task = run.task(taskId);
       if (!task || task.status !== 'pending' || run.inst.status !== 'running' || run.inst.suspended) return;
       const node = run.graph.node(task.nodeId);
       if (!isHuman(node)) return;
       const policy = node.timeout ?? { remindTimes: 1, remindEveryHours: 24, then: 'none' as const };
       if (round < policy.remindTimes) {
-        await run.history('auto_urge', { nodeId: task.nodeId, taskId, detail: { round: round + 1 } });
+        run.history('auto_urge', { nodeId: task.nodeId, taskId, detail: { round: round + 1 } });
         run.notify(task.assigneeId, `【超时提醒】${run.inst.title}`, `“${task.nodeName}”已超过办理时限，请尽快处理`, `/workflow/tasks/${task.id}`, `wf.timeout.${task.id}.${round}`);
         const next = new Date(run.uow.now.getTime() + policy.remindEveryHours * 3_600_000);
         await this.hooks.schedule('timeout', next, { taskId, round: round + 1 }, run);
@@ -488,18 +488,18 @@ export class WorkflowService {
       if (policy.then === 'autoApprove' || policy.then === 'autoReject') {
         const outcome = policy.then === 'autoApprove' ? 'approve' : 'reject';
         await run.closeTask(task, outcome, '超时自动处理');
-        await run.history(policy.then === 'autoApprove' ? 'auto_approve' : 'auto_reject', { nodeId: task.nodeId, taskId, comment: '超过办理时限，系统自动处理' });
+        run.history(policy.then === 'autoApprove' ? 'auto_approve' : 'auto_reject', { nodeId: task.nodeId, taskId, comment: '超过办理时限，系统自动处理' });
         await run.evaluate(tok);
       } else if (policy.then === 'escalate') {
         const facts = await this.hooks.personFacts(task.assigneeId, run.t);
         const sup = typeof facts?.superiorId === 'number' ? facts.superiorId : null;
         if (sup === null || sup === task.assigneeId) {
-          await run.history('escalate_failed', { nodeId: task.nodeId, taskId, comment: '找不到上级，无法升级' });
+          run.history('escalate_failed', { nodeId: task.nodeId, taskId, comment: '找不到上级，无法升级' });
           return;
         }
         await run.closeTask(task, 'escalated', '超时升级');
         const next = await run.createTask(tok, node, sup, task.kind, { seq: task.seq, addMode: task.addMode, addedBy: task.addedBy, blockedBy: task.blockedBy });
-        await run.history('escalate', { nodeId: task.nodeId, taskId, detail: { from: task.assigneeId, to: sup, newTaskId: next.id } });
+        run.history('escalate', { nodeId: task.nodeId, taskId, detail: { from: task.assigneeId, to: sup, newTaskId: next.id } });
       }
     });
   }
@@ -515,7 +515,7 @@ export class WorkflowService {
     await this.mutate(who, instanceId, undefined, 'suspend', async (run) => {
       run.ensureRunning();
       await run.inst.update({ suspended: true }, { transaction: run.t });
-      await run.history('suspend', { comment: reason });
+      run.history('suspend', { comment: reason });
     });
   }
 
@@ -524,7 +524,7 @@ export class WorkflowService {
     await this.mutate(who, instanceId, undefined, 'resume', async (run) => {
       if (!run.inst.suspended) throw conflict('流程未挂起', 'NOT_SUSPENDED');
       await run.inst.update({ suspended: false }, { transaction: run.t });
-      await run.history('resume', { comment: reason });
+      run.history('resume', { comment: reason });
     });
   }
 
@@ -532,7 +532,7 @@ export class WorkflowService {
     this.requireAdmin(who);
     await this.mutate(who, instanceId, undefined, 'terminate', async (run) => {
       if (run.inst.status !== 'running') throw conflict('流程已结束', 'INSTANCE_NOT_RUNNING');
-      await run.history('terminate', { comment: reason });
+      run.history('terminate', { comment: reason });
       await run.finish('terminated');
     });
   }
@@ -547,15 +547,15 @@ export class WorkflowService {
       }
       let tok;
       if (fromTaskId) {
-        const task = await this.db.models.WfTask.findByPk(fromTaskId, { transaction: run.t });
-        tok = task && task.instanceId === instanceId ? run.token(task.tokenId) : undefined;
+        const task = run.task(fromTaskId);
+        tok = task ? run.token(task.tokenId) : undefined;
       } else {
         const active = run.activeTokens();
         if (active.length > 1) throw badRequest('流程有多个并行步骤，请指定从哪个任务跳转', [{ path: 'fromTaskId', message: '请指定任务' }], 'JUMP_AMBIGUOUS');
         tok = active[0];
       }
       if (!tok || tok.status !== 'active') throw badRequest('找不到要跳转的步骤', [{ path: 'fromTaskId', message: '任务不存在或已结束' }], 'BAD_JUMP_SOURCE');
-      await run.history('jump', { nodeId: toNode, comment: reason, detail: { from: tok.nodeId } });
+      run.history('jump', { nodeId: toNode, comment: reason, detail: { from: tok.nodeId } });
       await run.moveTo(tok, toNode);
     });
   }
@@ -567,13 +567,13 @@ export class WorkflowService {
     if (!t0) throw notFound('任务不存在');
     await this.activeUsers([toUserId], 'toUserId');
     await this.mutate(who, t0.instanceId, undefined, 'reassign', async (run) => {
-      const task = await this.db.models.WfTask.findByPk(taskId, { transaction: run.t });
+      const task = run.task(taskId);
       if (!task) throw notFound('任务不存在');
       if (!['pending', 'queued', 'waiting', 'suspended'].includes(task.status)) throw conflict('任务已结束，不能改派', 'TASK_CLOSED');
       const from = task.assigneeId;
-      await task.update({ assigneeId: toUserId, onBehalfOf: null, rev: task.rev + 1 }, { transaction: run.t });
+      run.setTask(task, { assigneeId: toUserId, onBehalfOf: null });
       if (task.status === 'pending') await run.announce(task);
-      await run.history('reassign', { nodeId: task.nodeId, taskId, comment: reason, detail: { from, to: toUserId } });
+      run.history('reassign', { nodeId: task.nodeId, taskId, comment: reason, detail: { from, to: toUserId } });
     });
   }
 }
