@@ -8,6 +8,8 @@ import { notFound } from '../http/errors.ts';
 import { definitionSchema } from './definition.ts';
 import { workflowOf } from './module.ts';
 import type { Person } from './service.ts';
+import { delegationRoutes } from './delegation-routes.ts';
+import { statsRoutes } from './stats-routes.ts';
 
 const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
 const posId = (what: string) => z.number({ error: `${what}必须是正整数` }).int(`${what}必须是正整数`).positive(`${what}必须是正整数`);
@@ -87,6 +89,8 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
   const base = '/api/v1/workflow';
   const viewOf = (ctx: AppContext, id: number) => wf.queries.instance(id, { id: ctx.state.principal!.userId, admin: hasPermission(ctx.state.principal, 'workflow:admin') });
   return [
+    ...delegationRoutes(deps),
+    ...statsRoutes(deps),
     // ── definitions ──
     defineRoute({ method: 'get', path: `${base}/categories`, access: 'authenticated', summary: '流程分类', tags, handler: async () => ({ items: await wf.processes.categories() }) }),
     defineRoute({
