@@ -56,6 +56,7 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
     suspended: bool(false),
     urgency: str(16),
     form_data: text(false),
+    form_version_id: int(),
     current_nodes: str(500, true),
     restarted_from: int(),
     created_at: date(),

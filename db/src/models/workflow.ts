@@ -55,6 +55,8 @@ export class WfInstance extends Model<InferAttributes<WfInstance>, InferCreation
   declare suspended: CreationOptional<boolean>;
   declare urgency: WfUrgency;
   declare formData: Record<string, unknown>;
+  /** the published form version the data follows (issue 5), pinned at start */
+  declare formVersionId: number | null;
   /** names of the nodes now being worked on, for lists (JSON array) */
   declare currentNodes: string[] | null;
   declare restartedFrom: number | null;
@@ -216,6 +218,7 @@ export function defineWorkflowModels(sequelize: Sequelize): WorkflowModels {
       suspended: bool(false),
       urgency: str(16),
       formData: jsonText<Record<string, unknown>>('formData', { allowNull: false }),
+      formVersionId: int(),
       currentNodes: jsonText<string[]>('currentNodes'),
       restartedFrom: int(),
       createdAt: date(),

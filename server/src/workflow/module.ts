@@ -5,6 +5,7 @@ import { ProcessService } from './processes.ts';
 import { WorkflowQueries } from './queries.ts';
 import { WorkflowService } from './service.ts';
 import { registerWorkflowJobs } from './jobs.ts';
+import { WorkflowForms } from './forms.ts';
 
 export interface Workflow {
   processes: ProcessService;
@@ -21,8 +22,9 @@ export function workflowOf(deps: AppDeps): Workflow {
   const conditions = createConditions();
   const processes = new ProcessService(deps.db, deps.clock, deps.access, conditions);
   const hooks = createHooks({ db: deps.db, jobs: deps.jobs, conditions, actions: builtinActions() });
-  const service = new WorkflowService(deps.db, deps.clock, processes, hooks, deps.access);
-  w = { processes, service, queries: new WorkflowQueries(deps.db, processes, deps.access) };
+  const forms = new WorkflowForms(deps.db, deps.clock);
+  const service = new WorkflowService(deps.db, deps.clock, processes, hooks, deps.access, forms);
+  w = { processes, service, queries: new WorkflowQueries(deps.db, processes, deps.access, forms) };
   registerWorkflowJobs(deps, w);
   modules.set(deps, w);
   return w;

@@ -2,6 +2,9 @@ import { Op, type Database, type WfInstance, type WfInstanceStatus, type WfTask 
 import type { AccessService } from '../access/grants.ts';
 import { notFound } from '../http/errors.ts';
 import { PROCESS, type ProcessService } from './processes.ts';
+import type { WorkflowForms } from './forms.ts';
+import { isHuman } from './definition.ts';
+import type { Graph } from './graph.ts';
 
 /**
  * What people read (R3.5, R3.9, R20.2): my to-do, done, started and cc boxes with counts, one
@@ -21,6 +24,7 @@ export class WorkflowQueries {
     private readonly db: Database,
     private readonly processes: ProcessService,
     private readonly access: AccessService,
+    private readonly forms: WorkflowForms,
   ) {}
 
   private async names(ids: (number | null | undefined)[]): Promise<Map<number, string>> {
@@ -117,7 +121,7 @@ export class WorkflowQueries {
   async instance(id: number, viewer: { id: number; admin: boolean }) {
     const inst = await this.db.models.WfInstance.findByPk(id);
     if (!inst || !(await this.canView(viewer.id, viewer.admin, inst))) throw notFound('流程实例不存在');
-    const { definition } = await this.processes.graphOf(inst.versionId);
+    const { definition, graph } = await this.processes.graphOf(inst.versionId);
     const version = await this.db.models.WfProcessVersion.findByPk(inst.versionId, { attributes: ['version'], raw: true });
     const tasks = await this.db.models.WfTask.findAll({ where: { instanceId: id }, order: [['id', 'ASC']] });
     const history = await this.db.models.WfHistory.findAll({ where: { instanceId: id }, order: [['id', 'ASC']] });
@@ -127,7 +131,8 @@ export class WorkflowQueries {
     return {
       ...card,
       version: version?.version ?? null,
-      formData: inst.formData,
+      formData: inst.formVersionId ? await this.forms.filter(inst.formVersionId, inst.formData, this.permissionsFor(viewer, inst, tasks, graph)) : inst.formData,
+      formVersionId: inst.formVersionId,
       definition,
       /** node ids to highlight on the diagram */
       activeNodes: [...new Set(tokens.map((t) => t.nodeId))],
@@ -144,6 +149,19 @@ export class WorkflowQueries {
         detail: h.detail,
       })),
     };
+  }
+
+  /**
+   * What a viewer may see of the form (R16.1): the permissions of the node of their latest task,
+   * the start node's for the initiator, everything for workflow admins.
+   */
+  private permissionsFor(viewer: { id: number; admin: boolean }, inst: WfInstance, tasks: WfTask[], graph: Graph) {
+    if (viewer.admin) return {};
+    const mine = tasks.filter((t) => t.assigneeId === viewer.id && graph.nodes.has(t.nodeId)).pop();
+    const nodeId = mine?.nodeId ?? (inst.initiatorId === viewer.id ? graph.startId : null);
+    if (!nodeId) return {};
+    const n = graph.node(nodeId);
+    return (n.type === 'start' || isHuman(n) ? n.fieldPermissions : undefined) ?? {};
   }
 
   /** monitoring (R3.9): filter by status, process, title words and start time; counts by status */

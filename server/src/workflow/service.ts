@@ -7,6 +7,8 @@ import type { ProcessService } from './processes.ts';
 import type { Graph } from './graph.ts';
 import { PROCESS } from './processes.ts';
 import type { AccessService } from '../access/grants.ts';
+import type { FieldPermissions } from '../forms/index.ts';
+import type { WorkflowForms } from './forms.ts';
 
 /**
  * Runtime actions (issue 4 "Runtime actions", R3.2, R3.5, R3.9, R3.11): every action locks the
@@ -64,7 +66,14 @@ export class WorkflowService {
     private readonly processes: ProcessService,
     private readonly hooks: EngineHooks,
     private readonly access: AccessService,
+    private readonly forms: WorkflowForms,
   ) {}
+
+  /** field permissions of a node (the start node's for the initiator's writes) */
+  private fieldPermissions(graph: Graph, nodeId: string): FieldPermissions {
+    const n = graph.node(nodeId);
+    return n.type === 'start' || isHuman(n) ? (n.fieldPermissions ?? {}) : {};
+  }
 
   // ── the frame around every action ───────────────────────────────────────────────────────────
 
@@ -129,6 +138,13 @@ export class WorkflowService {
     if (!p.enabled) throw conflict(`流程“${p.name}”已停用`, 'PROCESS_DISABLED');
     if (!(await this.canStart(who.id, p.id))) throw forbidden(`您没有发起“${p.name}”的权限`, 'CANNOT_START');
     const versionId = await this.processes.latestVersionId(p);
+    const { definition, graph: g0 } = await this.processes.graphOf(versionId);
+    const formVersionId = definition.formKey ? await this.forms.pin(definition.formKey) : null;
+    // drafts may be incomplete: they are checked when submitted
+    const formData =
+      formVersionId && !input.draft
+        ? await this.forms.validate(formVersionId, input.formData, { userId: who.id, now: this.clock.now(), previous: null, permissions: this.fieldPermissions(g0, g0.startId) })
+        : input.formData;
     const actor: AuditActor = { id: who.id, name: who.name, ip: who.ip ?? null, requestId: who.requestId ?? null };
     try {
       return await inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
@@ -144,7 +160,8 @@ export class WorkflowService {
             initiatorDeptId: me?.deptId ?? null,
             status: input.draft ? 'draft' : 'running',
             urgency: input.urgency ?? 'normal',
-            formData: input.formData,
+            formData,
+            formVersionId,
             currentNodes: null,
             restartedFrom: null,
             createdAt: uow.now,
@@ -192,6 +209,10 @@ export class WorkflowService {
       this.ownDraft(run.inst, who);
       const p = await this.db.models.WfProcess.findByPk(run.inst.processId, { transaction: run.t });
       if (!p?.enabled) throw conflict('流程已停用，不能提交', 'PROCESS_DISABLED');
+      if (run.inst.formVersionId) {
+        const value = await this.forms.validate(run.inst.formVersionId, run.inst.formData, { userId: who.id, now: run.uow.now, previous: null, permissions: this.fieldPermissions(run.graph, run.graph.startId), t: run.t });
+        await run.inst.update({ formData: value }, { transaction: run.t });
+      }
       await run.inst.update({ status: 'running', startedAt: run.uow.now }, { transaction: run.t });
       run.chosen = o.chosen ?? {};
       const tok = await run.begin();
@@ -260,7 +281,11 @@ export class WorkflowService {
         case 'resubmit': {
           if (input.formData) {
             this.checkForm(input.formData);
-            await run.inst.update({ formData: { ...run.inst.formData, ...input.formData } }, { transaction: run.t });
+            const merged = { ...run.inst.formData, ...input.formData };
+            const value = run.inst.formVersionId
+              ? await this.forms.validate(run.inst.formVersionId, merged, { userId: who.id, now: run.uow.now, previous: run.inst.formData, permissions: this.fieldPermissions(run.graph, task.nodeId), t: run.t })
+              : merged;
+            await run.inst.update({ formData: value }, { transaction: run.t });
           }
           run.chosen = input.chosen ?? {};
           await run.closeTask(task, 'approve', input.comment ?? null);
