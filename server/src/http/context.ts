@@ -27,3 +27,9 @@ export function actorOf(ctx: AppContext): Actor {
   const p = ctx.state.principal;
   return { id: p?.userId ?? null, name: p?.username ?? null, ip: ctx.state.ip, requestId: ctx.state.requestId };
 }
+
+/** The same, spelled as an audit row's fields (for auditStandalone). */
+export function auditActorOf(ctx: AppContext): { actorId: number | null; actorName: string | null; ip: string | null; requestId: string | null } {
+  const a = actorOf(ctx);
+  return { actorId: a.id, actorName: a.name, ip: a.ip ?? null, requestId: a.requestId ?? null };
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { auditStandalone } from '@oa/db';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
-import { actorOf, type AppContext } from '../http/context.ts';
+import { actorOf, auditActorOf, type AppContext } from '../http/context.ts';
 import { pageQuery } from '../http/paging.ts';
 import { badRequest, notFound, payloadTooLarge } from '../http/errors.ts';
 import { hasPermission } from '../access/principal.ts';
@@ -119,7 +119,7 @@ export function addressBookRoutes(deps: AppDeps): RouteSpec[] {
     await auditStandalone(
       deps.db,
       {
-        ...actorOf(ctx),
+        ...auditActorOf(ctx),
         action: scope.kind === 'personal' ? 'addressbook.personal.export' : 'addressbook.entry.export',
         objectType: scope.kind === 'personal' ? 'user' : 'address_book',
         objectId: scope.kind === 'personal' ? scope.ownerId : scope.bookId,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { auditStandalone } from '@oa/db';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
-import { actorOf, type AppContext } from '../http/context.ts';
+import { actorOf, auditActorOf, type AppContext } from '../http/context.ts';
 import { badRequest, conflict, notFound, payloadTooLarge } from '../http/errors.ts';
 import { contentDisposition } from '../files/service.ts';
 import type { AppDeps } from '../deps.ts';
@@ -62,7 +62,7 @@ export function importRoutes(deps: AppDeps): RouteSpec[] {
       handler: async (ctx) => {
         const { buffer, counts } = await exportWorkbook(deps.db);
         // a file of everyone's phone numbers leaves the system: who took it is recorded
-        await auditStandalone(deps.db, { ...actorOf(ctx), action: 'org.export', objectType: 'organisation', detail: { ...counts } }, deps.clock.now());
+        await auditStandalone(deps.db, { ...auditActorOf(ctx), action: 'org.export', objectType: 'organisation', detail: { ...counts } }, deps.clock.now());
         send(ctx, `组织架构-${stamp(deps.clock.now())}.xlsx`, buffer);
       },
     }),

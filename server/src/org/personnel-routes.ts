@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { auditStandalone } from '@oa/db';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
-import { actorOf, type AppContext } from '../http/context.ts';
+import { actorOf, auditActorOf, type AppContext } from '../http/context.ts';
 import { forbidden, notFound } from '../http/errors.ts';
 import { pageQuery } from '../http/paging.ts';
 import { hasPermission } from '../access/principal.ts';
@@ -62,10 +62,7 @@ const requestBody = z.strictObject({
 const lookupBody = z.strictObject({ idNumber: z.string({ error: '请填写身份证号' }).trim().min(1, '请填写身份证号').max(32, '身份证号不能超过 32 个字符') });
 
 /** Audit-row fields of the caller (an Actor's `id`/`name` are called `actorId`/`actorName` there). */
-function auditActor(ctx: AppContext) {
-  const a = actorOf(ctx);
-  return { actorId: a.id, actorName: a.name, ip: a.ip ?? null, requestId: a.requestId ?? null };
-}
+const auditActor = auditActorOf;
 
 function viewerOf(ctx: AppContext): FileViewer {
   const p = ctx.state.principal;

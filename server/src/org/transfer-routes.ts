@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { auditStandalone } from '@oa/db';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
-import { actorOf, type AppContext } from '../http/context.ts';
+import { actorOf, auditActorOf, type AppContext } from '../http/context.ts';
 import { forbidden } from '../http/errors.ts';
 import { pageQuery } from '../http/paging.ts';
 import { contentDisposition } from '../files/service.ts';
@@ -109,7 +109,7 @@ export function transferRoutes(deps: AppDeps): RouteSpec[] {
       query: exportQuery,
       handler: async (ctx, { query }) => {
         const { buffer, count } = await transfers.exportWorkbook(query);
-        await auditStandalone(deps.db, { ...actorOf(ctx), action: 'org.transfer.export', objectType: 'transfer', detail: { filters: query, count } }, deps.clock.now());
+        await auditStandalone(deps.db, { ...auditActorOf(ctx), action: 'org.transfer.export', objectType: 'transfer', detail: { filters: query, count } }, deps.clock.now());
         ctx.set('Content-Disposition', contentDisposition(`调动汇总-${stamp(deps.clock.now())}.xlsx`));
         ctx.set('Cache-Control', 'private, no-store');
         ctx.type = XLSX_MIME;
