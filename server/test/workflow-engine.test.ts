@@ -424,3 +424,102 @@ test('R3.8 a task past its time limit is reminded, then decided as the node says
   await jobs.tick();
   t.deepEqual(await w.pending(id), ['carol'], 'auto-approved after the reminder');
 });
+
+test('阅办: a cc step never blocks the flow; the recipient reads and comments even after the end', async (t) => {
+  const w = await world(t);
+  const def = linear([{ id: 'cc', name: '知会', type: 'cc', assignees: [person(w.p.erin!.id)], commentable: true }, human('n1', [person(w.p.bob!.id)])]);
+  const key = await w.publish(def);
+  const id = await w.start('alice', key);
+  t.deepEqual(await w.pending(id), ['bob'], 'the flow went on past the cc step');
+  await w.approve('bob', id);
+  t.is(await w.status(id), 'completed');
+  const cc = await w.taskOf('erin', id);
+  await w.wf.service.act(w.p.erin!, cc, { action: 'read', comment: '已阅，请各科执行' });
+  const task = await w.ta.deps.db.models.WfTask.findByPk(cc);
+  t.is(task!.outcome, 'read');
+  t.is(task!.comment, '已阅，请各科执行');
+  await t.throwsAsync(w.wf.service.act(w.p.erin!, cc, { action: 'read' }), { message: /已由erin处理/ });
+});
+
+test('分发: a finished instance goes to departments and people to read, once each', async (t) => {
+  const w = await world(t);
+  const { Department, User } = w.ta.deps.db.models;
+  const dept = await Department.create({ code: 'D1', name: '医务科', parentId: null, campusId: null, kind: 'admin' });
+  await User.update({ deptId: dept.id }, { where: { id: [w.p.carol!.id, w.p.dave!.id] } });
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)])]));
+  const id = await w.start('alice', key);
+  await t.throwsAsync(w.wf.service.distribute(w.p.alice!, id, { deptIds: [dept.id], userIds: [], comment: null }), { message: /已办结/ });
+  await w.approve('bob', id);
+  t.is(await w.wf.service.distribute(w.p.alice!, id, { deptIds: [dept.id], userIds: [w.p.erin!.id], comment: '请传达' }), 3);
+  await t.throwsAsync(w.wf.service.distribute(w.p.alice!, id, { deptIds: [dept.id], userIds: [], comment: null }), { message: /都已收到/ });
+  await t.throwsAsync(w.wf.service.distribute(w.p.frank!, id, { deptIds: [dept.id], userIds: [], comment: null }), { message: /不存在/ });
+  const cc = await w.wf.queries.cc(w.p.dave!.id, { page: 1, pageSize: 20, unread: true });
+  t.is(cc.total, 1);
+  t.is(cc.items[0]!.node.name, '分发');
+});
+
+test('拟办: a handling step records a proposed opinion and moves on; approval steps refuse it', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([{ ...human('clerk', [person(w.p.bob!.id)]), type: 'handle' } as never, human('leader', [person(w.p.carol!.id)])]));
+  const id = await w.start('alice', key);
+  await w.act('bob', id, { action: 'propose', comment: '拟同意，请院长审定' });
+  t.deepEqual(await w.pending(id), ['carol']);
+  await t.throwsAsync(w.act('carol', id, { action: 'propose', comment: 'x' }), { message: /只有办理步骤可以拟办/ });
+  const view = await w.wf.queries.instance(id, { id: w.p.carol!.id, admin: false });
+  t.is(view.history.find((h) => h.action === 'propose')!.comment, '拟同意，请院长审定', 'the next handler sees the proposal');
+});
+
+test('inclusive branches: every branch whose condition holds runs, the join waits for exactly those', async (t) => {
+  const w = await world(t);
+  const def: ProcessDefinition = {
+    nodes: [
+      { id: 'start', name: '发起', type: 'start' },
+      { id: 'split', name: '会签部门', type: 'inclusive' },
+      human('fin', [person(w.p.bob!.id)], { name: '财务' }),
+      human('equip', [person(w.p.carol!.id)], { name: '设备科' }),
+      human('it', [person(w.p.dave!.id)], { name: '信息科' }),
+      { id: 'join', name: '汇聚', type: 'inclusive' },
+      human('dean', [person(w.p.erin!.id)], { name: '院长' }),
+      { id: 'end', name: '结束', type: 'end' },
+    ],
+    edges: [
+      { id: 'e0', from: 'start', to: 'split' },
+      { id: 'a', from: 'split', to: 'fin', isDefault: true },
+      { id: 'b', from: 'split', to: 'equip', condition: 'form.amount >= 10000' },
+      { id: 'c', from: 'split', to: 'it', condition: "CONTAINS(form.kinds, 'software')" },
+      { id: 'a2', from: 'fin', to: 'join' },
+      { id: 'b2', from: 'equip', to: 'join' },
+      { id: 'c2', from: 'it', to: 'join' },
+      { id: 'e9', from: 'join', to: 'dean' },
+      { id: 'e10', from: 'dean', to: 'end' },
+    ],
+  };
+  const key = await w.publish(def);
+  const both = await w.start('alice', key, { amount: 20000, kinds: ['software'] });
+  t.deepEqual(await w.pending(both), ['carol', 'dave'], 'the default branch is not taken when another holds');
+  await w.approve('carol', both);
+  t.deepEqual(await w.pending(both), ['dave']);
+  await w.approve('dave', both);
+  t.deepEqual(await w.pending(both), ['erin']);
+  const none = await w.start('alice', key, { amount: 10, kinds: [] });
+  t.deepEqual(await w.pending(none), ['bob'], 'nothing holds: the default branch alone');
+  await w.approve('bob', none);
+  t.deepEqual(await w.pending(none), ['erin']);
+});
+
+test('R3.12 a delay node waits on a durable timer and moves on when it fires (injected clock)', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)]), { id: 'wait', name: '冷静期', type: 'timer', delayHours: 48 }, human('n2', [person(w.p.carol!.id)])]));
+  const id = await w.start('alice', key);
+  await w.approve('bob', id);
+  t.deepEqual(await w.pending(id), []);
+  t.is(await w.status(id), 'running');
+  w.ta.clock.advance(47 * 3_600_000);
+  await w.ta.deps.jobs.tick();
+  t.deepEqual(await w.pending(id), []);
+  w.ta.clock.advance(3_600_000);
+  await w.ta.deps.jobs.tick();
+  t.deepEqual(await w.pending(id), ['carol']);
+  await w.ta.deps.jobs.tick();
+  t.is((await w.actions(id)).filter((a) => a === 'timer_fired').length, 1, 'fires once');
+});

@@ -160,3 +160,19 @@ test('R3.9 monitoring counts by outcome; interventions need workflow:admin and a
   t.is(m.status, 200);
   t.deepEqual(m.body.byStatus, { running: 1, terminated: 1 });
 });
+
+test('BPMN 2.0 interchange: export a process and import it back as a new draft with the same graph', async (t) => {
+  const { ids, c } = await setup(t);
+  const def = linear([human('n1', [person(ids.bob!)], { mode: 'all', timeLimitHours: 8 }), human('n2', [person(ids.carol!)])]);
+  const p = await c.designer!.post(`${W}/processes`, { key: 'leave', name: '请假', definition: def });
+  const xml = await c.designer!.get(`${W}/processes/${p.body.id}/bpmn`);
+  t.is(xml.status, 200);
+  t.regex(xml.headers.get('content-type') ?? '', /xml/);
+  t.regex(xml.text, /bpmn:definitions/);
+  const imported = await c.designer!.post(`${W}/processes/import-bpmn`, { key: 'leave2', xml: xml.text });
+  t.is(imported.status, 201, JSON.stringify(imported.body));
+  t.deepEqual(imported.body.process.definition, p.body.definition);
+  const bad = await c.designer!.post(`${W}/processes/import-bpmn`, { key: 'leave3', xml: '<!DOCTYPE x [<!ENTITY a "b">]><x/>' });
+  t.is(bad.status, 400);
+  t.is((await c.alice!.get(`${W}/processes/${p.body.id}/bpmn`)).status, 403);
+});

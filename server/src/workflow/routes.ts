@@ -6,6 +6,8 @@ import { hasPermission } from '../access/principal.ts';
 import type { AppDeps } from '../deps.ts';
 import { notFound } from '../http/errors.ts';
 import { definitionSchema } from './definition.ts';
+import { fromBpmnXml, toBpmnXml } from './bpmn.ts';
+import { contentDisposition } from '../files/service.ts';
 import { workflowOf } from './module.ts';
 import type { Person } from './service.ts';
 import { delegationRoutes } from './delegation-routes.ts';
@@ -50,6 +52,7 @@ const actionBody = z.discriminatedUnion(
   'action',
   [
     z.strictObject({ action: z.literal('approve'), comment: comment.optional(), formData: formData.optional(), chosen, clientKey }),
+    z.strictObject({ action: z.literal('propose'), comment: required('拟办意见'), formData: formData.optional(), chosen, clientKey }),
     z.strictObject({ action: z.literal('resubmit'), comment: comment.optional(), formData: formData.optional(), chosen, clientKey }),
     z.strictObject({ action: z.literal('reject'), comment: required('驳回意见'), toInitiator: z.boolean().optional(), clientKey }),
     z.strictObject({ action: z.literal('return'), comment: required('退回意见'), toNode: z.string().min(1).max(64), direct: z.boolean().optional().describe('直送：重新提交后直接回到退回人'), clientKey }),
@@ -66,7 +69,7 @@ const actionBody = z.discriminatedUnion(
     z.strictObject({ action: z.literal('suspend'), comment: comment.optional(), clientKey }),
     z.strictObject({ action: z.literal('resume'), comment: comment.optional(), clientKey }),
   ],
-  { error: '操作只能是 approve、resubmit、reject、return、transfer、addSign、removeAddSign、read、suspend 或 resume' },
+  { error: '操作只能是 approve、propose、resubmit、reject、return、transfer、addSign、removeAddSign、read、suspend 或 resume' },
 );
 const reasonBody = z.strictObject({ reason: required('原因') });
 const commentBody = z.strictObject({ comment: comment.optional(), clientKey }).optional();
@@ -174,6 +177,34 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
       handler: async (ctx, { params, body }) => {
         ctx.status = 201;
         return wf.processes.copy(params.id, body.key, body.name, actorOf(ctx));
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${base}/processes/:id/bpmn`,
+      access: design,
+      summary: '导出流程草稿为 BPMN 2.0 XML（可在其他建模工具中打开）',
+      tags,
+      params: idParam,
+      handler: async (ctx, { params }) => {
+        const p = await wf.processes.get(params.id);
+        ctx.set('Content-Disposition', contentDisposition(`${p.name}.bpmn`));
+        ctx.type = 'application/xml';
+        ctx.body = await toBpmnXml(p.definition, { key: p.key, name: p.name });
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: `${base}/processes/import-bpmn`,
+      access: design,
+      summary: '从 BPMN 2.0 XML 导入为新流程草稿（返回无法对应的内容的说明）',
+      tags,
+      body: z.strictObject({ key: processKey, name: name('流程名称').optional(), categoryId: posId('流程分类').nullable().optional(), xml: z.string().min(1, '请提供 BPMN XML').describe('BPMN 2.0 XML 文本') }),
+      handler: async (ctx, { body }) => {
+        const imported = await fromBpmnXml(body.xml);
+        const p = await wf.processes.create({ key: body.key, name: body.name ?? imported.name ?? body.key, categoryId: body.categoryId ?? null, definition: imported.definition }, actorOf(ctx));
+        ctx.status = 201;
+        return { process: p, warnings: imported.warnings };
       },
     }),
     defineRoute({ method: 'get', path: `${base}/processes/:id/versions`, access: design, summary: '流程的已发布版本', tags, params: idParam, handler: async (_ctx, { params }) => ({ items: await wf.processes.versions(params.id) }) }),
@@ -289,6 +320,18 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
       params: idParam,
       body: commentBody,
       handler: async (ctx, { params, body }) => ({ reminded: await wf.service.urge(who(ctx), params.id, body?.comment ?? null) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: `${base}/instances/:id/distribute`,
+      access: 'authenticated',
+      summary: '分发已办结的流程给部门和人员阅读（发起人或流程管理员）',
+      tags,
+      params: idParam,
+      body: z
+        .strictObject({ deptIds: z.array(posId('部门')).max(500).default([]), userIds: z.array(posId('人员')).max(5000).default([]), comment: comment.optional() })
+        .refine((b) => b.deptIds.length + b.userIds.length > 0, { message: '请选择分发的部门或人员', path: ['deptIds'] }),
+      handler: async (ctx, { params, body }) => ({ distributed: await wf.service.distribute(who(ctx), params.id, { deptIds: body.deptIds, userIds: body.userIds, comment: body.comment ?? null }) }),
     }),
     defineRoute({
       method: 'post',

@@ -1,7 +1,7 @@
 import { inUnitOfWork, Op, UniqueConstraintError, type Actor as AuditActor, type Database, type Transaction, type WfInstance, type WfTask, type WfUrgency } from '@oa/db';
 import type { Clock } from '../clock.ts';
 import { badRequest, conflict, forbidden, notFound, tooManyRequests } from '../http/errors.ts';
-import { ACTIONABLE, isHuman, TASK_ACTIONS, type TaskAction } from './definition.ts';
+import { ACTIONABLE, isHuman, TASK_ACTIONS, type NodeDef, type TaskAction } from './definition.ts';
 import { Run, type EngineHooks } from './engine.ts';
 import type { ProcessService } from './processes.ts';
 import type { Graph } from './graph.ts';
@@ -40,6 +40,7 @@ export interface StartInput {
 
 export type TaskActionInput =
   | { action: 'approve'; comment?: string; formData?: Record<string, unknown>; chosen?: Record<string, number[]> }
+  | { action: 'propose'; comment: string; formData?: Record<string, unknown>; chosen?: Record<string, number[]> }
   | { action: 'reject'; comment: string; toInitiator?: boolean }
   | { action: 'return'; comment: string; toNode: string; direct?: boolean }
   | { action: 'transfer'; comment?: string; toUserId: number }
@@ -264,6 +265,14 @@ export class WorkflowService {
         return;
       }
       await this.ensureOpen(task);
+      // 阅办 / 分发: reading a cc never moves the flow; it stays possible after the step or the
+      // instance has ended
+      if (task.kind === 'cc' || input.action === 'read') {
+        if (task.kind !== 'cc' || input.action !== 'read') throw conflict(task.kind === 'cc' ? '抄送任务只能阅读和填写意见' : '审批任务请选择同意、驳回等操作', 'CC_ONLY_READ');
+        await run.closeTask(task, 'read', input.comment ?? null);
+        run.history('read', { nodeId: task.nodeId, taskId, comment: input.comment ?? null });
+        return;
+      }
       run.ensureRunning();
       const tok = run.token(task.tokenId);
       if (!tok || tok.status !== 'active') throw conflict('任务所在步骤已结束', 'TASK_CLOSED');
@@ -272,13 +281,13 @@ export class WorkflowService {
       const needs: Partial<Record<TaskActionInput['action'], TaskAction>> = { reject: 'reject', return: 'return', transfer: 'transfer', addSign: 'addSign' };
       const need = needs[input.action];
       if (need && !allowed.includes(need)) throw forbidden(`“${node.name}”不允许${ACTION_NAMES[input.action]}`, 'ACTION_NOT_ALLOWED');
-      if (task.kind === 'cc' && input.action !== 'read') throw conflict('抄送任务只能阅读和填写意见', 'CC_ONLY_READ');
-      if (task.kind !== 'cc' && input.action === 'read') throw conflict('审批任务请选择同意、驳回等操作', 'NOT_CC');
       if (task.kind === 'start' && input.action !== 'resubmit') throw conflict('请修改后重新提交', 'RESUBMIT_ONLY');
       const h = { nodeId: task.nodeId, taskId, onBehalfOf: task.onBehalfOf };
       switch (input.action) {
         case 'approve':
+        case 'propose':
         case 'resubmit': {
+          if (input.action === 'propose' && node.type !== 'handle') throw conflict('只有办理步骤可以拟办', 'PROPOSE_ONLY_ON_HANDLE');
           if (input.formData) {
             this.checkForm(input.formData);
             const merged = { ...run.inst.formData, ...input.formData };
@@ -346,10 +355,6 @@ export class WorkflowService {
           await run.evaluate(tok);
           return;
         }
-        case 'read':
-          await run.closeTask(task, 'read', input.comment ?? null);
-          run.history('read', { ...h, comment: input.comment ?? null });
-          return;
         case 'suspend':
           run.setTask(task, { status: 'suspended' });
           run.history('task_suspend', { ...h, comment: input.comment ?? null });
@@ -480,6 +485,33 @@ export class WorkflowService {
     return count;
   }
 
+  /**
+   * 分发: send a finished instance to departments and people to read (cc tasks outside the graph).
+   * The initiator or a workflow admin may; someone who already has it unread is not asked twice.
+   */
+  async distribute(who: Person, instanceId: number, to: { deptIds: number[]; userIds: number[]; comment: string | null }): Promise<number> {
+    let count = 0;
+    await this.mutate(who, instanceId, undefined, 'distribute', async (run) => {
+      if (run.inst.initiatorId !== who.id && !who.admin) throw notFound('流程实例不存在');
+      if (run.inst.status !== 'completed') throw conflict('只有已办结的流程可以分发', 'NOT_COMPLETED');
+      const { User, UserDept } = this.db.models;
+      const primary = to.deptIds.length ? await User.findAll({ where: { deptId: to.deptIds, status: 'active' }, attributes: ['id'], raw: true, transaction: run.t }) : [];
+      const secondary = to.deptIds.length ? await UserDept.findAll({ where: { deptId: to.deptIds }, attributes: ['userId'], raw: true, transaction: run.t }) : [];
+      const named = to.userIds.length ? await User.findAll({ where: { id: to.userIds, status: 'active' }, attributes: ['id'], raw: true, transaction: run.t }) : [];
+      if (named.length !== new Set(to.userIds).size) throw badRequest('所选人员不存在或已停用', [{ path: 'userIds', message: '人员不存在或已停用' }], 'PERSON_NOT_FOUND');
+      const active = new Set((await User.findAll({ where: { id: secondary.map((r) => r.userId), status: 'active' }, attributes: ['id'], raw: true, transaction: run.t })).map((r) => r.id));
+      const ids = [...new Set([...primary.map((r) => r.id), ...secondary.map((r) => r.userId).filter((id) => active.has(id)), ...named.map((r) => r.id)])];
+      const unread = new Set(run.findTasks((x) => x.nodeId === DISTRIBUTE_NODE.id && x.status === 'pending').map((x) => x.assigneeId));
+      const fresh = ids.filter((id) => !unread.has(id));
+      if (!fresh.length) throw badRequest('没有需要分发的人员（所选部门没有在职人员，或都已收到）', [{ path: 'deptIds', message: '没有可分发的人员' }], 'NOBODY_TO_DISTRIBUTE');
+      if (fresh.length > 5000) throw badRequest('一次最多分发给 5000 人', [{ path: 'deptIds', message: '人数过多' }], 'TOO_MANY');
+      for (const uid of fresh) await run.createTask(null, DISTRIBUTE_NODE, uid, 'cc');
+      run.history('distribute', { comment: to.comment, detail: { deptIds: to.deptIds, userIds: to.userIds, count: fresh.length } });
+      count = fresh.length;
+    });
+    return count;
+  }
+
   // ── timers (R3.8, R3.12) ────────────────────────────────────────────────────────────────────
 
   /** a delay node's time is up: the token moves on (once: a token that moved already is left alone) */
@@ -604,9 +636,12 @@ export class WorkflowService {
 }
 
 const SYSTEM = { id: null, name: '系统' };
+/** distribution tasks hang off no node of the graph */
+const DISTRIBUTE_NODE: NodeDef = { id: '_distribute', name: '分发', type: 'cc', assignees: [{ kind: 'initiator' }], commentable: true };
 
 export const ACTION_NAMES: Record<TaskActionInput['action'], string> = {
   approve: '同意',
+  propose: '拟办',
   reject: '驳回',
   return: '退回',
   transfer: '转签',
