@@ -523,3 +523,35 @@ test('R3.12 a delay node waits on a durable timer and moves on when it fires (in
   await w.ta.deps.jobs.tick();
   t.is((await w.actions(id)).filter((a) => a === 'timer_fired').length, 1, 'fires once');
 });
+
+test('子流程: the parent waits for its sub-process, goes on when it completes, is rejected with it, and ends it when terminated', async (t) => {
+  const w = await world(t);
+  const childKey = await w.publish(linear([human('c1', [person(w.p.dave!.id)])]), 'child');
+  const parentKey = await w.publish(linear([human('n1', [person(w.p.bob!.id)]), { id: 'sub', name: '设备论证', type: 'subprocess', processKey: childKey }, human('n2', [person(w.p.carol!.id)])]));
+  const { WfInstance } = w.ta.deps.db.models;
+  const ok = await w.start('alice', parentKey, { item: 'CT' });
+  await w.approve('bob', ok);
+  const child = (await WfInstance.findOne({ where: { parentInstanceId: ok } }))!;
+  t.is(child.initiatorId, w.p.alice!.id);
+  t.deepEqual(child.formData, { item: 'CT' });
+  t.deepEqual(await w.pending(ok), [], 'the parent waits');
+  await w.approve('dave', child.id);
+  t.is(await w.status(child.id), 'completed');
+  t.deepEqual(await w.pending(ok), ['carol'], 'the parent goes on');
+
+  const no = await w.start('alice', parentKey);
+  await w.approve('bob', no);
+  const child2 = (await WfInstance.findOne({ where: { parentInstanceId: no } }))!;
+  await w.act('dave', child2.id, { action: 'reject', comment: '论证不通过' });
+  t.is(await w.status(no), 'rejected');
+
+  const cut = await w.start('alice', parentKey);
+  await w.approve('bob', cut);
+  const child3 = (await WfInstance.findOne({ where: { parentInstanceId: cut } }))!;
+  await w.wf.service.terminate(w.admin, cut, '项目取消');
+  t.is(await w.status(child3.id), 'terminated');
+  t.deepEqual(await w.pending(child3.id), []);
+
+  const bad = await w.wf.processes.create({ key: 'bad', name: 'bad', definition: linear([{ id: 'sub', name: '子', type: 'subprocess', processKey: 'nope' }]) }, { id: w.admin.id, name: 'x' });
+  await t.throwsAsync(w.wf.processes.publish(bad.id, bad.rev, null, { id: w.admin.id, name: 'x' }), { message: /引用的流程 nope 不存在/ });
+});

@@ -59,6 +59,8 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
     form_version_id: int(),
     current_nodes: str(500, true),
     restarted_from: int(),
+    parent_instance_id: int(),
+    parent_token_id: int(),
     created_at: date(),
     started_at: date(true),
     ended_at: date(true),
@@ -68,6 +70,7 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
   await qi.addIndex('wf_instance', ['initiator_id', 'status'], { name: 'wf_instance_initiator_ix' });
   await qi.addIndex('wf_instance', ['status', 'process_id'], { name: 'wf_instance_status_ix' });
   await qi.addIndex('wf_instance', ['created_at'], { name: 'wf_instance_created_ix' });
+  await qi.addIndex('wf_instance', ['parent_instance_id'], { name: 'wf_instance_parent_ix' });
 
   await qi.createTable('wf_token', {
     id: id(),

@@ -60,6 +60,9 @@ export class WfInstance extends Model<InferAttributes<WfInstance>, InferCreation
   /** names of the nodes now being worked on, for lists (JSON array) */
   declare currentNodes: string[] | null;
   declare restartedFrom: number | null;
+  /** a sub-process (子流程): the instance and token waiting for it */
+  declare parentInstanceId: CreationOptional<number | null>;
+  declare parentTokenId: CreationOptional<number | null>;
   declare createdAt: Date;
   declare startedAt: Date | null;
   declare endedAt: Date | null;
@@ -221,6 +224,8 @@ export function defineWorkflowModels(sequelize: Sequelize): WorkflowModels {
       formVersionId: int(),
       currentNodes: jsonText<string[]>('currentNodes'),
       restartedFrom: int(),
+      parentInstanceId: int(),
+      parentTokenId: int(),
       createdAt: date(),
       startedAt: date(true),
       endedAt: date(true),

@@ -28,6 +28,12 @@ export interface EngineHooks {
   delegations(run: Run): Promise<WfDelegation[]>;
   /** out-of-office delegation: who actually receives a task meant for `userId` (or null) */
   delegateFor(userId: number, run: Run): Promise<number | null>;
+  /** start a sub-process instance for `tok`; says whether it already ended (nobody to ask) */
+  startChild(run: Run, tok: WfToken, node: Extract<NodeDef, { type: 'subprocess' }>): Promise<'running' | 'completed' | 'rejected'>;
+  /** a sub-process instance ended: its parent continues (or is rejected with it) */
+  childFinished(run: Run, status: 'completed' | 'rejected' | 'withdrawn' | 'terminated'): Promise<void>;
+  /** the instance ended early: its running sub-processes end with it */
+  endChildren(run: Run): Promise<void>;
   /** schedule a timer node's wake-up or a task's time limit */
   schedule(kind: 'timer' | 'timeout', runAt: Date, payload: Record<string, unknown>, run: Run): Promise<void>;
 }
@@ -297,8 +303,15 @@ export class Run {
         await this.hooks.schedule('timer', new Date(this.uow.now.getTime() + node.delayHours * 3_600_000), { tokenId: tok.id, nodeId: node.id }, this);
         this.history('timer_set', { nodeId: node.id, detail: { delayHours: node.delayHours } });
         return;
-      case 'subprocess':
-        throw badRequest(`节点“${node.name}”是子流程，当前版本暂不支持子流程`, undefined, 'SUBPROCESS_UNSUPPORTED');
+      case 'subprocess': {
+        const outcome = await this.hooks.startChild(this, tok, node);
+        if (outcome === 'completed') return this.leave(tok);
+        if (outcome === 'rejected') {
+          this.history('subprocess_rejected', { nodeId: node.id });
+          return this.finish('rejected');
+        }
+        return;
+      }
     }
   }
 
@@ -521,12 +534,24 @@ export class Run {
   /** end the instance: every open task and token closes; the initiator is told */
   async finish(status: 'completed' | 'rejected' | 'withdrawn' | 'terminated'): Promise<void> {
     const live = [...this.tokens.values()].filter((t) => t.status !== 'done' && t.status !== 'cancelled');
+    if (status !== 'completed' && live.some((t) => t.status === 'active' && this.graph.nodes.get(t.nodeId)?.type === 'subprocess')) await this.hooks.endChildren(this);
     await this.cancelTasksOf(live.map((t) => t.id));
     for (const t of live) await this.setToken(t, { status: status === 'completed' ? 'done' : 'cancelled' });
     await this.inst.update({ status, endedAt: this.uow.now }, { transaction: this.t });
     this.history(status, {});
     const word = { completed: '已办结', rejected: '已被驳回', withdrawn: '已撤回', terminated: '已被终止' }[status];
     this.notify(this.inst.initiatorId, `【${word}】${this.inst.title}`, `您发起的“${this.inst.title}”${word}`, `/workflow/instances/${this.inst.id}`, `wf.inst.${this.inst.id}.${status}`);
+    // a parent waiting for this sub-process is told (unless it is the one ending it right now)
+    if (this.inst.parentInstanceId && !this.parentActive) await this.hooks.childFinished(this, status);
+  }
+
+  /** set while the parent run is starting this instance as its sub-process */
+  parentActive = false;
+  /** runs of other instances touched by this action (sub-processes, parents): notified together */
+  readonly related: Run[] = [];
+
+  allNotices(): Run['notices'] {
+    return [...this.notices, ...this.related.flatMap((r) => r.allNotices())];
   }
 
   /** the nodes now waiting for people, for lists and the diagram (R3.5) */

@@ -67,7 +67,7 @@ export async function personFacts(db: Database, userId: number | null, t: Transa
 /** how long this process trusts its copy of the delegation rules (changes elsewhere show up within it) */
 const DELEGATION_CACHE_MS = 5_000;
 
-export function createHooks(deps: { db: Database; jobs: JobRunner; conditions: ConditionChecker; actions: Map<string, ActionHook> }): EngineHooks {
+export function createHooks(deps: { db: Database; jobs: JobRunner; conditions: ConditionChecker; actions: Map<string, ActionHook> }): Omit<EngineHooks, 'startChild' | 'childFinished' | 'endChildren'> {
   const { db } = deps;
   // Every task creation asks for delegations; they change rarely. Writes in this process drop the
   // copy at once; another server instance's writes are seen within DELEGATION_CACHE_MS.

@@ -1,6 +1,7 @@
 import type { AppDeps } from '../deps.ts';
 import { createConditions } from './conditions.ts';
 import { builtinActions, createHooks } from './hooks.ts';
+import type { EngineHooks } from './engine.ts';
 import { ProcessService } from './processes.ts';
 import { WorkflowQueries } from './queries.ts';
 import { WorkflowService } from './service.ts';
@@ -21,9 +22,16 @@ export function workflowOf(deps: AppDeps): Workflow {
   if (w) return w;
   const conditions = createConditions();
   const processes = new ProcessService(deps.db, deps.clock, deps.access, conditions);
-  const hooks = createHooks({ db: deps.db, jobs: deps.jobs, conditions, actions: builtinActions() });
+  // sub-processes need the service, which needs the hooks: the two hooks call it once built
+  let service: WorkflowService | null = null;
+  const hooks: EngineHooks = {
+    ...createHooks({ db: deps.db, jobs: deps.jobs, conditions, actions: builtinActions() }),
+    startChild: (run, tok, node) => service!.startChild(run, tok, node),
+    childFinished: (run, status) => service!.childFinished(run, status),
+    endChildren: (run) => service!.endChildren(run),
+  };
   const forms = new WorkflowForms(deps.db, deps.clock);
-  const service = new WorkflowService(deps.db, deps.clock, processes, hooks, deps.access, forms);
+  service = new WorkflowService(deps.db, deps.clock, processes, hooks, deps.access, forms);
   w = { processes, service, queries: new WorkflowQueries(deps.db, processes, deps.access, forms) };
   registerWorkflowJobs(deps, w);
   modules.set(deps, w);

@@ -5,6 +5,7 @@ import { badRequest, conflict, notFound, type FieldError } from '../http/errors.
 import { definitionSchema, isHuman, type AssigneeRule, type ProcessDefinition } from './definition.ts';
 import { analyse, type Graph, type GraphIssue } from './graph.ts';
 import type { ConditionChecker } from './conditions.ts';
+import { builtinActions } from './hooks.ts';
 
 /**
  * Process definitions (issue 4 "Definitions", R3.1, R3.3, R3.6, R3.7, R3.10): an editable draft
@@ -15,6 +16,8 @@ import type { ConditionChecker } from './conditions.ts';
  */
 
 export const PROCESS = 'wf_process';
+/** automatic actions a process may name */
+const KNOWN_HOOKS: ReadonlySet<string> = new Set(builtinActions().keys());
 export const CATEGORY = 'wf_category';
 
 export interface ProcessInput {
@@ -190,6 +193,12 @@ export class ProcessService {
     const { User, Role, Post, UserGroup } = this.db.models;
     const out: GraphIssue[] = [];
     for (const n of def.nodes) {
+      if (n.type === 'subprocess') {
+        const child = await this.db.models.WfProcess.findOne({ where: { processKey: n.processKey }, attributes: ['latestVersion'], transaction: t });
+        if (!child) out.push({ code: 'SUBPROCESS_NOT_FOUND', message: `子流程节点“${n.name}”引用的流程 ${n.processKey} 不存在`, nodeId: n.id });
+        else if (!child.latestVersion) out.push({ code: 'SUBPROCESS_UNPUBLISHED', message: `子流程节点“${n.name}”引用的流程 ${n.processKey} 尚未发布`, nodeId: n.id });
+      }
+      if (n.type === 'action' && !KNOWN_HOOKS.has(n.hook)) out.push({ code: 'UNKNOWN_HOOK', message: `自动操作节点“${n.name}”的操作 ${n.hook} 不存在`, nodeId: n.id });
       const rules: AssigneeRule[] = isHuman(n) || n.type === 'cc' ? n.assignees : [];
       for (const r of rules) {
         if (r.kind === 'person') {

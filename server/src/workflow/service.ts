@@ -1,4 +1,4 @@
-import { inUnitOfWork, Op, UniqueConstraintError, type Actor as AuditActor, type Database, type Transaction, type WfInstance, type WfTask, type WfUrgency } from '@oa/db';
+import { inUnitOfWork, Op, UniqueConstraintError, type Actor as AuditActor, type Database, type Transaction, type WfInstance, type WfTask, type WfToken, type WfUrgency } from '@oa/db';
 import type { Clock } from '../clock.ts';
 import { badRequest, conflict, forbidden, notFound, tooManyRequests } from '../http/errors.ts';
 import { ACTIONABLE, isHuman, TASK_ACTIONS, type NodeDef, type TaskAction } from './definition.ts';
@@ -118,7 +118,7 @@ export class WorkflowService {
   }
 
   private flush(run: Run): void {
-    for (const n of run.notices) {
+    for (const n of run.allNotices()) {
       run.uow.outbox({ channel: 'inbox', recipient: String(n.userId), payload: { title: n.title, body: n.body, link: n.link }, idempotencyKey: n.key });
     }
   }
@@ -512,6 +512,99 @@ export class WorkflowService {
     return count;
   }
 
+  // ── sub-processes (子流程) ───────────────────────────────────────────────────────────────
+
+  /**
+   * Start the process a sub-process node names, in the same unit of work, as the parent's
+   * initiator with a copy of the parent's form data. The parent token waits at the node until the
+   * child ends: completed → the parent goes on; otherwise the parent is rejected with it.
+   */
+  async startChild(run: Run, tok: WfToken, node: Extract<NodeDef, { type: 'subprocess' }>): Promise<'running' | 'completed' | 'rejected'> {
+    const p = await this.processes.byKey(node.processKey, run.t);
+    if (!p.enabled) throw conflict(`子流程“${p.name}”已停用`, 'PROCESS_DISABLED');
+    if (run.inst.parentInstanceId && (await this.depth(run.inst.parentInstanceId, run)) >= MAX_SUBPROCESS_DEPTH) {
+      throw badRequest(`子流程嵌套超过 ${MAX_SUBPROCESS_DEPTH} 层，请检查流程配置`, undefined, 'SUBPROCESS_TOO_DEEP');
+    }
+    const versionId = await this.processes.latestVersionId(p, run.t);
+    const { graph } = await this.processes.graphOf(versionId, run.t);
+    const child = await this.db.models.WfInstance.create(
+      {
+        processId: p.id,
+        versionId,
+        title: `${run.inst.title}（子流程：${p.name}）`.slice(0, 200),
+        initiatorId: run.inst.initiatorId,
+        initiatorDeptId: run.inst.initiatorDeptId,
+        status: 'running',
+        urgency: run.inst.urgency,
+        formData: run.inst.formData,
+        formVersionId: graph.def.formKey && graph.def.formKey === run.graph.def.formKey ? run.inst.formVersionId : null,
+        currentNodes: null,
+        restartedFrom: null,
+        parentInstanceId: run.inst.id,
+        parentTokenId: tok.id,
+        createdAt: run.uow.now,
+        startedAt: run.uow.now,
+        endedAt: null,
+        updatedAt: run.uow.now,
+      },
+      { transaction: run.t },
+    );
+    const childRun = new Run(this.db, run.uow, child, graph, run.actor, this.hooks);
+    childRun.parentActive = true;
+    run.related.push(childRun);
+    const root = await childRun.begin();
+    childRun.history('submit', { nodeId: graph.startId, detail: { parentInstanceId: run.inst.id } });
+    await childRun.leave(root);
+    await childRun.refreshCurrent();
+    run.history('subprocess_start', { nodeId: node.id, detail: { childInstanceId: child.id, process: p.processKey } });
+    run.uow.audit({ action: 'workflow.subprocess.start', objectType: 'wf_instance', objectId: child.id, detail: { parentInstanceId: run.inst.id } });
+    if (child.status === 'completed') return 'completed';
+    if (child.status === 'running') return 'running';
+    return 'rejected';
+  }
+
+  /** the parent ended early (withdrawn, rejected, terminated): its running children are terminated */
+  async endChildren(run: Run): Promise<void> {
+    const children = await this.db.models.WfInstance.findAll({ where: { parentInstanceId: run.inst.id, status: 'running' }, order: [['id', 'ASC']], transaction: run.t, lock: run.t.LOCK.UPDATE });
+    for (const child of children) {
+      const { graph } = await this.processes.graphOf(child.versionId, run.t);
+      const childRun = new Run(this.db, run.uow, child, graph, run.actor, this.hooks);
+      childRun.parentActive = true;
+      run.related.push(childRun);
+      await childRun.load();
+      childRun.history('terminate', { comment: '主流程已结束，子流程随之终止' });
+      await childRun.finish('terminated');
+      await childRun.refreshCurrent();
+    }
+  }
+
+  private async depth(parentId: number, run: Run): Promise<number> {
+    let d = 1;
+    let id: number | null = parentId;
+    while (id && d <= MAX_SUBPROCESS_DEPTH) {
+      const row: { parentInstanceId: number | null } | null = await this.db.models.WfInstance.findByPk(id, { attributes: ['parentInstanceId'], raw: true, transaction: run.t });
+      id = row?.parentInstanceId ?? null;
+      if (id) d++;
+    }
+    return d;
+  }
+
+  /** the child ended in its own action: lock the parent and move its waiting token on */
+  async childFinished(run: Run, status: 'completed' | 'rejected' | 'withdrawn' | 'terminated'): Promise<void> {
+    const parent = await this.db.models.WfInstance.findByPk(run.inst.parentInstanceId!, { transaction: run.t, lock: run.t.LOCK.UPDATE });
+    if (!parent || parent.status !== 'running') return;
+    const { graph } = await this.processes.graphOf(parent.versionId, run.t);
+    const parentRun = new Run(this.db, run.uow, parent, graph, run.actor, this.hooks);
+    run.related.push(parentRun);
+    await parentRun.load();
+    const tok = parentRun.token(run.inst.parentTokenId ?? null);
+    if (!tok || tok.status !== 'active' || graph.node(tok.nodeId).type !== 'subprocess') return;
+    parentRun.history('subprocess_end', { nodeId: tok.nodeId, detail: { childInstanceId: run.inst.id, status } });
+    if (status === 'completed') await parentRun.leave(tok);
+    else await parentRun.finish('rejected');
+    await parentRun.refreshCurrent();
+  }
+
   // ── timers (R3.8, R3.12) ────────────────────────────────────────────────────────────────────
 
   /** a delay node's time is up: the token moves on (once: a token that moved already is left alone) */
@@ -636,6 +729,7 @@ export class WorkflowService {
 }
 
 const SYSTEM = { id: null, name: '系统' };
+const MAX_SUBPROCESS_DEPTH = 5;
 /** distribution tasks hang off no node of the graph */
 const DISTRIBUTE_NODE: NodeDef = { id: '_distribute', name: '分发', type: 'cc', assignees: [{ kind: 'initiator' }], commentable: true };
 
