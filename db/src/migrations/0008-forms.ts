@@ -7,6 +7,9 @@ import { DataTypes, type QueryInterface } from 'sequelize';
 // per scalar value (top-level fields with row_no -1, sub-table cells with their row number) in
 // typed columns, so filters, sums and group-bys run on SQLite, MySQL and SQL Server alike
 // (R3.14, R3.18, R16.9). form_serial holds serial-number counters per form, field and period.
+// form_submission_change keeps every correction of a stored submission (R16.10), form_data_source
+// and its rows hold data sources imported from Excel for lookups (R16.7), form_report holds
+// admin-defined summary tables (R3.18).
 const str = (len: number, allowNull = false) => ({ type: DataTypes.STRING(len), allowNull });
 const int = (allowNull = true) => ({ type: DataTypes.INTEGER, allowNull });
 const date = (allowNull = false) => ({ type: DataTypes.DATE(3), allowNull });
@@ -21,6 +24,7 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
     draft: text(false),
     rev: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
     latest_version: int(),
+    standalone: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
     created_by: int(),
     created_at: date(),
     updated_at: date(),
@@ -64,7 +68,8 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
     value_num: { type: DataTypes.DECIMAL(24, 6), allowNull: true },
     value_date: str(10, true),
   });
-  await qi.addIndex('form_field_index', ['submission_id'], { name: 'form_field_index_sub_idx' });
+  // (submission, field, row): the summary joins and re-indexing look rows up by these
+  await qi.addIndex('form_field_index', ['submission_id', 'field_key', 'row_no'], { name: 'form_field_index_sub_idx' });
   await qi.addIndex('form_field_index', ['form_id', 'field_key', 'value_num'], { name: 'form_field_index_num_idx' });
   await qi.addIndex('form_field_index', ['form_id', 'field_key', 'value_text'], { name: 'form_field_index_text_idx' });
   await qi.addIndex('form_field_index', ['form_id', 'field_key', 'value_date'], { name: 'form_field_index_date_idx' });
@@ -75,4 +80,50 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
     period: { type: DataTypes.STRING(16), allowNull: false, primaryKey: true },
     last_value: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
   });
+
+  await qi.createTable('form_submission_change', {
+    id: id(),
+    submission_id: int(false),
+    rev: int(false),
+    actor_id: int(),
+    reason: str(500),
+    changes: text(false),
+    created_at: date(),
+  });
+  await qi.addIndex('form_submission_change', ['submission_id', 'rev'], { name: 'form_submission_change_idx' });
+
+  await qi.createTable('form_data_source', {
+    id: id(),
+    source_key: str(64),
+    name: str(100),
+    columns: text(false),
+    key_column: str(64),
+    label_column: str(64, true),
+    audience: str(16),
+    row_count: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+    created_by: int(),
+    created_at: date(),
+    updated_at: date(),
+  });
+  await qi.addIndex('form_data_source', ['source_key'], { unique: true, name: 'form_data_source_key_uq' });
+  await qi.createTable('form_data_source_row', {
+    id: id(),
+    source_id: int(false),
+    row_key: str(191),
+    label: str(255, true),
+    data: text(false),
+  });
+  await qi.addIndex('form_data_source_row', ['source_id', 'row_key'], { unique: true, name: 'form_data_source_row_uq' });
+  await qi.addIndex('form_data_source_row', ['source_id', 'label'], { name: 'form_data_source_row_label_idx' });
+
+  await qi.createTable('form_report', {
+    id: id(),
+    form_id: int(false),
+    name: str(100),
+    spec: text(false),
+    created_by: int(),
+    created_at: date(),
+    updated_at: date(),
+  });
+  await qi.addIndex('form_report', ['form_id'], { name: 'form_report_form_idx' });
 }

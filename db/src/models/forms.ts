@@ -12,6 +12,8 @@ export class FormDef extends Model<InferAttributes<FormDef>, InferCreationAttrib
   declare draft: unknown;
   declare rev: CreationOptional<number>;
   declare latestVersion: number | null;
+  /** Submitted on its own (not bound to a workflow): anyone signed in may fill it in. */
+  declare standalone: CreationOptional<boolean>;
   declare createdBy: number | null;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
@@ -62,12 +64,76 @@ export class FormSerial extends Model<InferAttributes<FormSerial>, InferCreation
   declare lastValue: number;
 }
 
+/** One correction of a stored submission (R16.10): the values it replaced and why. */
+export class FormSubmissionChange extends Model<InferAttributes<FormSubmissionChange>, InferCreationAttributes<FormSubmissionChange>> {
+  declare id: CreationOptional<number>;
+  declare submissionId: number;
+  /** The submission's rev after this change. */
+  declare rev: number;
+  declare actorId: number | null;
+  declare reason: string;
+  declare changes: Array<{ path: string; old: unknown; new: unknown }>;
+  declare createdAt: Date;
+}
+
+export interface DataSourceColumn {
+  key: string;
+  label: string;
+  type: 'text' | 'number' | 'money' | 'date';
+}
+
+/** A data source imported from an Excel sheet (R16.7); code-registered sources have no row here. */
+export class FormDataSource extends Model<InferAttributes<FormDataSource>, InferCreationAttributes<FormDataSource>> {
+  declare id: CreationOptional<number>;
+  declare key: string;
+  declare name: string;
+  declare columns: DataSourceColumn[];
+  declare keyColumn: string;
+  declare labelColumn: string | null;
+  /** 'all': everyone signed in; 'grant': people with a `view` grant on the source. */
+  declare audience: string;
+  declare rowCount: CreationOptional<number>;
+  declare createdBy: number | null;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+}
+
+export class FormDataSourceRow extends Model<InferAttributes<FormDataSourceRow>, InferCreationAttributes<FormDataSourceRow>> {
+  declare id: CreationOptional<number>;
+  declare sourceId: number;
+  declare rowKey: string;
+  declare label: string | null;
+  declare data: Record<string, unknown>;
+}
+
+/** An admin-defined summary table over a form's field index (R3.18, R16.9). */
+export class FormReport extends Model<InferAttributes<FormReport>, InferCreationAttributes<FormReport>> {
+  declare id: CreationOptional<number>;
+  declare formId: number;
+  declare name: string;
+  declare spec: unknown;
+  declare createdBy: number | null;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+}
+
+/**
+ * Aliases of FormSubmission → FormFieldIndex joins used by summary queries (server/src/forms/
+ * summary.ts): group fields g0 g1, measures m0..m5, row-level filters f0..f3. Fixed aliases keep
+ * the queries plain Sequelize includes on every dialect.
+ */
+export const FORM_INDEX_ALIASES = ['g0', 'g1', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5', 'f0', 'f1', 'f2', 'f3'] as const;
+
 export interface FormModels {
   FormDef: typeof FormDef;
   FormVersion: typeof FormVersion;
   FormSubmission: typeof FormSubmission;
   FormFieldIndex: typeof FormFieldIndex;
   FormSerial: typeof FormSerial;
+  FormSubmissionChange: typeof FormSubmissionChange;
+  FormDataSource: typeof FormDataSource;
+  FormDataSourceRow: typeof FormDataSourceRow;
+  FormReport: typeof FormReport;
 }
 
 export function defineFormModels(sequelize: Sequelize): FormModels {
@@ -76,6 +142,10 @@ export function defineFormModels(sequelize: Sequelize): FormModels {
   class FormSubmissionM extends FormSubmission {}
   class FormFieldIndexM extends FormFieldIndex {}
   class FormSerialM extends FormSerial {}
+  class FormSubmissionChangeM extends FormSubmissionChange {}
+  class FormDataSourceM extends FormDataSource {}
+  class FormDataSourceRowM extends FormDataSourceRow {}
+  class FormReportM extends FormReport {}
   const common = { sequelize, underscored: true, freezeTableName: true } as const;
   // a fresh object per attribute: Sequelize writes field names into the definition it is given
   const id = () => ({ type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true });
@@ -91,6 +161,7 @@ export function defineFormModels(sequelize: Sequelize): FormModels {
       draft: jsonText<unknown>('draft', { allowNull: false }),
       rev: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
       latestVersion: int(),
+      standalone: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
       createdBy: int(),
       createdAt: date(),
       updatedAt: date(),
@@ -147,5 +218,66 @@ export function defineFormModels(sequelize: Sequelize): FormModels {
     },
     { ...common, tableName: 'form_serial', timestamps: false },
   );
-  return { FormDef: FormDefM, FormVersion: FormVersionM, FormSubmission: FormSubmissionM, FormFieldIndex: FormFieldIndexM, FormSerial: FormSerialM };
+  FormSubmissionChangeM.init(
+    {
+      id: id(),
+      submissionId: int(false),
+      rev: int(false),
+      actorId: int(),
+      reason: str(500, false),
+      changes: jsonText<Array<{ path: string; old: unknown; new: unknown }>>('changes', { allowNull: false }),
+      createdAt: date(),
+    },
+    { ...common, tableName: 'form_submission_change', timestamps: false },
+  );
+  FormDataSourceM.init(
+    {
+      id: id(),
+      key: { type: DataTypes.STRING(64), allowNull: false, field: 'source_key' },
+      name: str(100, false),
+      columns: jsonText<DataSourceColumn[]>('columns', { allowNull: false }),
+      keyColumn: str(64, false),
+      labelColumn: str(64),
+      audience: str(16, false),
+      rowCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+      createdBy: int(),
+      createdAt: date(),
+      updatedAt: date(),
+    },
+    { ...common, tableName: 'form_data_source', timestamps: true },
+  );
+  FormDataSourceRowM.init(
+    {
+      id: id(),
+      sourceId: int(false),
+      rowKey: str(191, false),
+      label: str(255),
+      data: jsonText<Record<string, unknown>>('data', { allowNull: false }),
+    },
+    { ...common, tableName: 'form_data_source_row', timestamps: false },
+  );
+  FormReportM.init(
+    {
+      id: id(),
+      formId: int(false),
+      name: str(100, false),
+      spec: jsonText<unknown>('spec', { allowNull: false }),
+      createdBy: int(),
+      createdAt: date(),
+      updatedAt: date(),
+    },
+    { ...common, tableName: 'form_report', timestamps: true },
+  );
+  for (const as of FORM_INDEX_ALIASES) FormSubmissionM.hasMany(FormFieldIndexM, { as, foreignKey: 'submissionId', constraints: false });
+  return {
+    FormDef: FormDefM,
+    FormVersion: FormVersionM,
+    FormSubmission: FormSubmissionM,
+    FormFieldIndex: FormFieldIndexM,
+    FormSerial: FormSerialM,
+    FormSubmissionChange: FormSubmissionChangeM,
+    FormDataSource: FormDataSourceM,
+    FormDataSourceRow: FormDataSourceRowM,
+    FormReport: FormReportM,
+  };
 }

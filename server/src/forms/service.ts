@@ -1,10 +1,13 @@
-import { inUnitOfWork, type Actor, type Database, type FormSubmission, type UnitOfWork } from '@oa/db';
+import { Op, inUnitOfWork, type Actor, type Database, type FormSubmission, type UnitOfWork } from '@oa/db';
 import type { Clock } from '../clock.ts';
-import { beijingDate } from '../expr/index.ts';
+import type { Principal } from '../access/principal.ts';
+import { beijingDate, isPlainObject } from '../expr/index.ts';
 import { badRequest, conflict, notFound } from '../http/errors.ts';
 import { checkFormSchema, compileSchema, type CompiledForm } from './compile.ts';
+import type { FormRefs } from './refs.ts';
 import type { FormSchema } from './schema.ts';
-import { validateSubmission, type FieldPermissions, type FormUser } from './validate.ts';
+import { submissionWhere, type Filter } from './summary.ts';
+import { validateSubmission, type FieldError, type FieldPermissions, type FormUser } from './validate.ts';
 
 /**
  * Persistence of forms (issue 5 items 6 and 8): drafts, immutable published versions (R16.5),
@@ -91,12 +94,38 @@ export function serialPeriod(reset: 'never' | 'year' | 'month' | 'day' | undefin
 export interface SubmitterContext {
   actor: Actor;
   user: FormUser;
+  /** For the file checks (files readable through other modules' rules); the uploader rule otherwise. */
+  principal?: Principal | null;
 }
+
+export interface SubmissionView {
+  id: number;
+  formId: number;
+  versionId: number;
+  version: number;
+  serialNo: string | null;
+  data: Record<string, unknown>;
+  totals: Record<string, Record<string, number>> | null;
+  submitterId: number;
+  submitterName: string | null;
+  deptId: number | null;
+  status: string;
+  rev: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A path of a correction: `amount`, `items[3].amount`, `items` (the whole table). */
+const CHANGE_PATH = /^([A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,63})(?:\[(\d{1,4})\]\.([A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,63}))?$/;
+
+const formErrors = (errors: FieldError[]) => badRequest('表单填写有误', errors.map((e) => ({ path: e.path, message: e.message })), 'FORM_INVALID');
 
 export class FormService {
   constructor(
     readonly db: Database,
     readonly clock: Clock,
+    /** Database checks and lookups (people, departments, files, data sources); none when absent. */
+    readonly refs: FormRefs | null = null,
   ) {}
 
   private schemaErrors(doc: unknown) {
@@ -105,22 +134,23 @@ export class FormService {
     return r.form;
   }
 
-  async createForm(actor: Actor, key: string, draft: unknown): Promise<number> {
+  async createForm(actor: Actor, key: string, draft: unknown, opts: { standalone?: boolean } = {}): Promise<number> {
     const form = this.schemaErrors(draft);
     const { FormDef } = this.db.models;
     if (await FormDef.findOne({ where: { key }, attributes: ['id'] })) throw conflict(`表单标识“${key}”已存在`, 'FORM_KEY_TAKEN');
     return inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
-      const row = await FormDef.create({ key, name: form.schema.title, draft: form.schema, latestVersion: null, createdBy: actor.id }, { transaction: uow.t });
+      const row = await FormDef.create({ key, name: form.schema.title, draft: form.schema, latestVersion: null, standalone: opts.standalone ?? false, createdBy: actor.id }, { transaction: uow.t });
       uow.audit({ action: 'form.create', objectType: 'form', objectId: row.id, detail: { key, name: form.schema.title } });
       return row.id;
     });
   }
 
-  async updateDraft(actor: Actor, id: number, draft: unknown, rev: number): Promise<number> {
+  async updateDraft(actor: Actor, id: number, draft: unknown, rev: number, opts: { standalone?: boolean } = {}): Promise<number> {
     const form = this.schemaErrors(draft);
     return inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
       const { FormDef } = this.db.models;
-      const [n] = await FormDef.update({ draft: form.schema, name: form.schema.title, rev: rev + 1 }, { where: { id, rev }, transaction: uow.t });
+      const patch = { draft: form.schema, name: form.schema.title, rev: rev + 1, ...(opts.standalone !== undefined ? { standalone: opts.standalone } : {}) };
+      const [n] = await FormDef.update(patch, { where: { id, rev }, transaction: uow.t });
       if (n !== 1) {
         if (!(await FormDef.findByPk(id, { transaction: uow.t, attributes: ['id'] }))) throw notFound('表单不存在');
         throw conflict('表单已被他人修改，请刷新后重试', 'STALE');
@@ -189,13 +219,29 @@ export class FormService {
     throw conflict('流水号生成冲突，请重试', 'SERIAL_RETRY');
   }
 
-  /** Validate, number, store and index a submission on the latest published version. */
-  async submit(who: SubmitterContext, formId: number, data: unknown, permissions: FieldPermissions = {}): Promise<{ id: number; serialNo: string | null; value: Record<string, unknown> }> {
+  /**
+   * Validate, number, store and index a submission on the latest published version. With `refs`,
+   * lookups fill their linked fields from the data source first (R16.7) and people, departments,
+   * files and lookup keys are checked in the database; every problem is reported at once.
+   * `opts.versionId`: the version the client rendered; a newer one published since → 409.
+   */
+  async submit(
+    who: SubmitterContext,
+    formId: number,
+    data: unknown,
+    permissions: FieldPermissions = {},
+    opts: { versionId?: number } = {},
+  ): Promise<{ id: number; serialNo: string | null; value: Record<string, unknown> }> {
     const versionId = await this.latestVersionId(formId);
+    if (opts.versionId !== undefined && opts.versionId !== versionId) throw conflict('表单已发布新版本，请刷新后重新填写', 'FORM_VERSION_STALE');
     const { form } = await this.version(versionId);
     const now = this.clock.now();
-    const r = validateSubmission(form.schema, data, { now, user: who.user }, permissions);
-    if (!r.ok) throw badRequest('表单填写有误', r.errors.map((e) => ({ path: e.path, message: e.message })), 'FORM_INVALID');
+    const refUser = { id: who.user.id, principal: who.principal ?? null };
+    const pre = this.refs ? await this.refs.resolveLookups(form, data, refUser) : { filled: {}, errors: [] };
+    const r = validateSubmission(form.schema, data, { now, user: who.user, filled: pre.filled }, permissions);
+    const errors = [...pre.errors, ...r.errors.filter((e) => !pre.errors.some((p) => p.path === e.path))];
+    if (!errors.length && this.refs) errors.push(...(await this.refs.check(form, r.value, null, refUser)));
+    if (errors.length) throw formErrors(errors);
     return inUnitOfWork(this.db, who.actor, now, async (uow) => {
       let serialNo: string | null = null;
       for (const f of form.schema.fields) {
@@ -212,6 +258,7 @@ export class FormService {
       );
       const rows = indexRowsOf(form, r.value, r.totals).map((x) => ({ ...x, submissionId: sub.id, formId }));
       if (rows.length) await FormFieldIndex.bulkCreate(rows, { transaction: uow.t });
+      if (this.refs) await this.refs.claimFiles(form, r.value, sub.id, who.user.id, uow.t);
       uow.audit({ action: 'form.submit', objectType: 'form_submission', objectId: sub.id, detail: { formId, versionId, serialNo } });
       return { id: sub.id, serialNo, value: r.value };
     });
@@ -222,4 +269,206 @@ export class FormService {
     if (!s) throw notFound('表单数据不存在');
     return s;
   }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  async listForms(q: { q?: string } = {}) {
+    const { FormDef } = this.db.models;
+    const rows = await FormDef.findAll({
+      where: q.q ? { [Op.or]: [{ name: { [Op.substring]: q.q } }, { key: { [Op.startsWith]: q.q } }] } : {},
+      attributes: ['id', 'key', 'name', 'rev', 'latestVersion', 'standalone', 'createdAt', 'updatedAt'],
+      order: [['id', 'ASC']],
+      raw: true,
+    });
+    return rows.map((r) => ({ ...r, standalone: !!r.standalone }));
+  }
+
+  async getForm(id: number) {
+    const def = await this.db.models.FormDef.findByPk(id);
+    if (!def) throw notFound('表单不存在');
+    return { id: def.id, key: def.key, name: def.name, draft: def.draft, rev: def.rev, latestVersion: def.latestVersion, standalone: !!def.standalone, createdAt: def.createdAt, updatedAt: def.updatedAt };
+  }
+
+  async versions(formId: number) {
+    await this.getForm(formId);
+    const rows = await this.db.models.FormVersion.findAll({ where: { formId }, attributes: ['id', 'version', 'publishedBy', 'publishedAt'], order: [['version', 'DESC']], raw: true });
+    return rows.map((v) => ({ versionId: v.id, version: v.version, publishedBy: v.publishedBy, publishedAt: v.publishedAt }));
+  }
+
+  /** Published standalone forms, for the catalogue of forms anyone may fill in. */
+  async catalogue() {
+    const { FormDef, FormVersion } = this.db.models;
+    const defs = await FormDef.findAll({ where: { standalone: true, latestVersion: { [Op.ne]: null } }, attributes: ['id', 'key', 'name', 'latestVersion'], order: [['id', 'ASC']], raw: true });
+    const out = [];
+    for (const d of defs) {
+      const v = await FormVersion.findOne({ where: { formId: d.id, version: d.latestVersion! }, attributes: ['id'], raw: true });
+      out.push({ formId: d.id, key: d.key, name: d.name, version: d.latestVersion!, versionId: v!.id });
+    }
+    return out;
+  }
+
+  /** Version metadata with its schema (for rendering); `standalone` says whether it may be submitted directly. */
+  async versionInfo(versionId: number) {
+    const { schema, formId } = await this.version(versionId);
+    const v = await this.db.models.FormVersion.findByPk(versionId, { attributes: ['id', 'version', 'publishedAt'], raw: true });
+    const def = await this.db.models.FormDef.findByPk(formId, { attributes: ['key', 'standalone', 'latestVersion'], raw: true });
+    return { versionId, formId, key: def!.key, version: v!.version, latest: def!.latestVersion === v!.version, standalone: !!def!.standalone, publishedAt: v!.publishedAt, schema };
+  }
+
+  async isStandalone(formId: number): Promise<boolean> {
+    const def = await this.db.models.FormDef.findByPk(formId, { attributes: ['id', 'standalone'], raw: true });
+    if (!def) throw notFound('表单不存在');
+    return !!def.standalone;
+  }
+
+  async view(s: FormSubmission): Promise<SubmissionView> {
+    const [v, u] = await Promise.all([
+      this.db.models.FormVersion.findByPk(s.versionId, { attributes: ['version'], raw: true }),
+      this.db.models.User.findByPk(s.submitterId, { attributes: ['name'], raw: true }),
+    ]);
+    return {
+      id: s.id,
+      formId: s.formId,
+      versionId: s.versionId,
+      version: v?.version ?? 0,
+      serialNo: s.serialNo,
+      data: s.data,
+      totals: s.totals,
+      submitterId: s.submitterId,
+      submitterName: u?.name ?? null,
+      deptId: s.deptId,
+      status: s.status,
+      rev: s.rev,
+      createdAt: s.createdAt,
+      updatedAt: s.updatedAt,
+    };
+  }
+
+  /** Submissions of one person (newest first). */
+  async mine(userId: number, q: { formId?: number; page: number; pageSize: number }) {
+    const { FormSubmission } = this.db.models;
+    const where = { submitterId: userId, ...(q.formId ? { formId: q.formId } : {}) };
+    const { rows, count } = await FormSubmission.findAndCountAll({ where, order: [['id', 'DESC']], offset: (q.page - 1) * q.pageSize, limit: q.pageSize });
+    return { total: count, items: await Promise.all(rows.map((r) => this.view(r))) };
+  }
+
+  /**
+   * Find submissions of a form by any field (R16.10): the same filters as summary tables
+   * (eq, range, contains, in; sub-table columns match when any row does).
+   */
+  async search(formId: number, filters: readonly Filter[], q: { page: number; pageSize: number }) {
+    await this.getForm(formId);
+    const versionId = await this.latestVersionId(formId).catch(() => null);
+    const form = versionId ? (await this.version(versionId)).form : compileSchema((await this.getForm(formId)).draft);
+    const { where } = submissionWhere(this.db, form, formId, filters);
+    const { FormSubmission } = this.db.models;
+    const { rows, count } = await FormSubmission.findAndCountAll({ where, order: [['id', 'DESC']], offset: (q.page - 1) * q.pageSize, limit: q.pageSize });
+    return { total: count, items: await Promise.all(rows.map((r) => this.view(r))) };
+  }
+
+  /** Corrections of a submission, oldest first (R16.10): who, when, why, each path with old and new value. */
+  async history(id: number) {
+    const s = await this.submission(id);
+    const rows = await this.db.models.FormSubmissionChange.findAll({ where: { submissionId: id }, order: [['rev', 'ASC']] });
+    const names = new Map(
+      (await this.db.models.User.findAll({ where: { id: [...new Set([s.submitterId, ...rows.map((r) => r.actorId).filter((x): x is number => x !== null)])] }, attributes: ['id', 'name'], raw: true })).map((u) => [u.id, u.name]),
+    );
+    return {
+      submission: { id: s.id, serialNo: s.serialNo, rev: s.rev, submittedAt: s.createdAt, submitterId: s.submitterId, submitterName: names.get(s.submitterId) ?? null },
+      changes: rows.map((r) => ({ rev: r.rev, at: r.createdAt, actorId: r.actorId, actorName: r.actorId ? (names.get(r.actorId) ?? null) : null, reason: r.reason, changes: r.changes })),
+    };
+  }
+
+  /**
+   * Correct stored values with a reason (R16.10): `changes` maps paths (`amount`,
+   * `items[2].amount`, or a whole field) to new input values. The result is validated against the
+   * submission's own version (R16.5) and checked in the database like a submission, the field index
+   * is rewritten, the replaced values are kept in the history, and the correction is audited, all
+   * in one unit of work. Read-only fields may be corrected (that is what the tool is for); serial
+   * numbers may not. `rev` guards against a concurrent correction (409).
+   */
+  async correct(who: SubmitterContext, id: number, rev: number, changes: Record<string, unknown>, reason: string) {
+    const s = await this.submission(id);
+    if (s.rev !== rev) throw conflict('表单数据已被他人修改，请刷新后重试', 'STALE');
+    const { form } = await this.version(s.versionId);
+    const stored = s.data;
+    const next = structuredClone(stored) as Record<string, unknown>;
+    const pathErrors: FieldError[] = [];
+    const touched = new Set<string>();
+    for (const [path, v] of Object.entries(changes)) {
+      const m = CHANGE_PATH.exec(path);
+      const f = m ? form.fields.get(m[1]!) : undefined;
+      if (!m || !f) {
+        pathErrors.push({ path, message: `表单中没有“${path.slice(0, 64)}”`, code: 'UNKNOWN_FIELD' });
+        continue;
+      }
+      if (f.type === 'serial' || f.type === 'computed') {
+        pathErrors.push({ path, message: `${f.label}由系统生成，不能更正`, code: 'READONLY' });
+        continue;
+      }
+      touched.add(f.key);
+      if (m[2] === undefined) {
+        next[f.key] = v;
+        continue;
+      }
+      const rows = Array.isArray(next[f.key]) ? (next[f.key] as Array<Record<string, unknown>>) : null;
+      const i = Number(m[2]);
+      if (f.type !== 'subtable' || !rows || i >= rows.length || !form.subtables.get(f.key)!.columns.has(m[3]!)) {
+        pathErrors.push({ path, message: `“${path}”不存在`, code: 'UNKNOWN_FIELD' });
+        continue;
+      }
+      rows[i] = { ...rows[i], [m[3]!]: v };
+    }
+    if (pathErrors.length) throw formErrors(pathErrors);
+    if (!touched.size) throw badRequest('没有要更正的内容', undefined, 'NO_CHANGE');
+    // Read-only fields: the stored value stands in for "previous" so the corrected value is accepted.
+    const previous: Record<string, unknown> = { ...stored };
+    for (const k of touched) {
+      const f = form.fields.get(k)!;
+      if (f.readonly || (f.type === 'subtable' && f.columns.some((c) => c.readonly))) previous[k] = next[k];
+    }
+    const refUser = { id: who.user.id, principal: who.principal ?? null };
+    const input = Object.fromEntries(Object.entries(next).filter(([k]) => form.fields.has(k)));
+    const pre = this.refs ? await this.refs.resolveLookups(form, input, refUser, stored) : { filled: {}, errors: [] };
+    const submitter = await this.db.models.User.findByPk(s.submitterId, { attributes: ['id', 'name', 'username', 'employeeNo', 'deptId'], raw: true });
+    const r = validateSubmission(form.schema, input, { now: s.createdAt, user: submitter ? { ...submitter, deptId: s.deptId } : null, previous, filled: pre.filled });
+    const errors = [...pre.errors, ...r.errors.filter((e) => !pre.errors.some((p) => p.path === e.path))];
+    if (!errors.length && this.refs) errors.push(...(await this.refs.check(form, r.value, stored, refUser)));
+    if (errors.length) throw formErrors(errors);
+    // Serial numbers keep their stored text.
+    for (const f of form.schema.fields) if (f.type === 'serial') r.value[f.key] = stored[f.key] ?? null;
+    const diff = diffValues(stored, r.value);
+    if (!diff.length) throw badRequest('更正后的内容与原内容相同', undefined, 'NO_CHANGE');
+    return inUnitOfWork(this.db, who.actor, this.clock.now(), async (uow) => {
+      const { FormSubmission, FormFieldIndex, FormSubmissionChange } = this.db.models;
+      const [n] = await FormSubmission.update({ data: r.value, totals: r.totals, rev: rev + 1 }, { where: { id, rev }, transaction: uow.t });
+      if (n !== 1) throw conflict('表单数据已被他人修改，请刷新后重试', 'STALE');
+      await FormFieldIndex.destroy({ where: { submissionId: id }, transaction: uow.t });
+      const rows = indexRowsOf(form, r.value, r.totals).map((x) => ({ ...x, submissionId: id, formId: s.formId }));
+      if (rows.length) await FormFieldIndex.bulkCreate(rows, { transaction: uow.t });
+      await FormSubmissionChange.create({ submissionId: id, rev: rev + 1, actorId: who.actor.id ?? null, reason, changes: diff, createdAt: uow.now }, { transaction: uow.t });
+      if (this.refs) await this.refs.claimFiles(form, r.value, id, who.user.id, uow.t);
+      uow.audit({ action: 'form.correct', objectType: 'form_submission', objectId: id, detail: { reason, rev: rev + 1, changes: diff.map((d) => d.path) } });
+      return { id, rev: rev + 1, data: r.value, changes: diff };
+    });
+  }
+}
+
+/** Paths whose value differs between two stored values: top-level keys and sub-table cells. */
+export function diffValues(a: Record<string, unknown>, b: Record<string, unknown>): Array<{ path: string; old: unknown; new: unknown }> {
+  const out: Array<{ path: string; old: unknown; new: unknown }> = [];
+  const same = (x: unknown, y: unknown) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[k];
+    const y = b[k];
+    if (same(x, y)) continue;
+    if (Array.isArray(x) && Array.isArray(y) && x.length === y.length && x.every(isPlainObject)) {
+      x.forEach((row, i) => {
+        const r0 = row as Record<string, unknown>;
+        const r1 = (y[i] ?? {}) as Record<string, unknown>;
+        for (const c of new Set([...Object.keys(r0), ...Object.keys(r1)])) if (!same(r0[c], r1[c])) out.push({ path: `${k}[${i}].${c}`, old: r0[c] ?? null, new: r1[c] ?? null });
+      });
+    } else out.push({ path: k, old: x ?? null, new: y ?? null });
+  }
+  return out;
 }

@@ -41,6 +41,12 @@ export interface FormContext {
   user?: FormUser | null;
   /** The stored value this submission changes (updates, later workflow nodes). Absent on create. */
   previous?: Readonly<Record<string, unknown>> | null;
+  /**
+   * Values of lookup fill targets read from the data source on the server (R16.7), by field key.
+   * They take the place of the client's input on read-only fields (a client cannot forge a budget
+   * balance); on an editable target the client's own non-empty value is kept.
+   */
+  filled?: Readonly<Record<string, unknown>> | null;
 }
 
 export interface FieldError {
@@ -318,6 +324,11 @@ export function validateSubmission(schema: unknown, data: unknown, ctx: FormCont
     const prevValue = prev?.[f.key];
     const p = run.perm(f.key);
     const locked = p !== 'editable' || f.readonly === true;
+    if (ctx.filled && Object.hasOwn(ctx.filled, f.key) && f.type !== 'subtable' && isWritable(f) && (locked || isEmpty(raw))) {
+      const n = run.normalize(f, ctx.filled[f.key], f.key, prevValue);
+      run.value[f.key] = n === undefined ? null : n;
+      continue;
+    }
     if (f.type === 'subtable') {
       run.value[f.key] = normalizeRows(run, f.key, raw, prevValue, locked);
       continue;
