@@ -20,6 +20,7 @@ export const PERMISSIONS = {
   'workflow:admin': '监控和干预流程实例（跳转、改派、挂起、终止）',
   'forms:design': '设计和发布自定义表单',
   'forms:data': '查询和更正表单数据',
+  'workflow:start-as': '以他人名义发起流程（供其他系统对接）',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -37,6 +38,7 @@ export const BUILTIN_ROLES: BuiltinRole[] = [
   { code: 'orgadmin', name: '组织人事管理员', permissions: ['org:manage', 'addressbook:manage'] },
   { code: 'hradmin', name: '人事档案管理员', permissions: ['org:files', 'org:sensitive'] },
   { code: 'processadmin', name: '流程管理员', permissions: ['workflow:design', 'workflow:admin', 'forms:design', 'forms:data'] },
+  { code: 'integration', name: '系统对接账号', permissions: ['workflow:start-as'] },
   { code: 'staff', name: '普通员工', permissions: [] },
 ];
 

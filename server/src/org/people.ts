@@ -1,3 +1,4 @@
+import { emitWorkflowEvent } from '../workflow/triggers.ts';
 import {
   Op,
   OptimisticLockError,
@@ -573,6 +574,8 @@ export class PeopleService {
       );
       await UserRole.create({ userId: row.id, roleId: staff.id }, { transaction: t });
       uow.audit({ action: 'org.person.create', objectType: 'user', objectId: row.id, detail: { before: null, after: { ...snapshot(row), roles: ['staff'] } } });
+      // an onboarding process may start for the new person (R3.12)
+      await emitWorkflowEvent(this.db, t, 'org.person.created', { subjectUserId: row.id }, uow.now);
       return row.id;
     }).catch(concurrency);
     return { person: await this.get(id, viewer), initialPassword };

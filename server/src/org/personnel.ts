@@ -1,3 +1,4 @@
+import { emitWorkflowEvent } from '../workflow/triggers.ts';
 import { z } from 'zod';
 import {
   Op,
@@ -501,6 +502,8 @@ export class PersonnelService {
       objectId: userId,
       detail: { version, source, fields: changes.map((c) => c.field), sensitiveFields: changes.filter((c) => c.sensitive).map((c) => c.field) },
     });
+    // processes may start on a file change (R3.12); field names only, as in the audit row
+    if (changes.length) await emitWorkflowEvent(this.db, t, 'org.person.file_changed', { subjectUserId: userId, data: { changedFields: changes.map((c) => c.field) } }, uow.now);
     return changes;
   }
 

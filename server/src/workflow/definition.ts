@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { triggerSchema } from './triggers.ts';
 
 /**
  * A process definition (issue 4, R3.1, R3.3): a graph of nodes and edges stored as JSON.
@@ -151,6 +152,8 @@ export const definitionSchema = z.strictObject({
   formKey: z.string().max(64).optional(),
   /** title template shown in lists, e.g. `{initiator}的请假申请` */
   titleTemplate: z.string().max(200).optional(),
+  /** automatic starts on a schedule or a business event (triggers.ts) */
+  triggers: z.array(triggerSchema).max(20, '触发规则最多 20 条').optional(),
 });
 export type ProcessDefinition = z.infer<typeof definitionSchema>;
 

@@ -7,6 +7,7 @@ import { WorkflowQueries } from './queries.ts';
 import { WorkflowService } from './service.ts';
 import { registerWorkflowJobs } from './jobs.ts';
 import { WorkflowForms } from './forms.ts';
+import { registerTriggers } from './triggers.ts';
 
 export interface Workflow {
   processes: ProcessService;
@@ -34,6 +35,7 @@ export function workflowOf(deps: AppDeps): Workflow {
   service = new WorkflowService(deps.db, deps.clock, processes, hooks, deps.access, forms);
   w = { processes, service, queries: new WorkflowQueries(deps.db, processes, deps.access, forms) };
   registerWorkflowJobs(deps, w);
+  registerTriggers(deps, processes, service);
   modules.set(deps, w);
   return w;
 }

@@ -6,6 +6,7 @@ import { definitionSchema, isHuman, type AssigneeRule, type ProcessDefinition } 
 import { analyse, type Graph, type GraphIssue } from './graph.ts';
 import type { ConditionChecker } from './conditions.ts';
 import { builtinActions } from './hooks.ts';
+import { checkCron } from './triggers.ts';
 
 /**
  * Process definitions (issue 4 "Definitions", R3.1, R3.3, R3.6, R3.7, R3.10): an editable draft
@@ -183,6 +184,14 @@ export class ProcessService {
       if (!e.condition?.trim()) continue;
       const problem = this.conditions.check(e.condition);
       if (problem) issues.push({ code: 'BAD_CONDITION', message: `连线 ${e.name ?? e.id} 的条件有误：${problem}`, edgeId: e.id });
+    }
+    for (const [i, tr] of (parsed.data.triggers ?? []).entries()) {
+      const problem = tr.kind === 'cron' ? checkCron(tr.cron) : null;
+      if (problem) issues.push({ code: 'BAD_TRIGGER', message: `第 ${i + 1} 条触发规则有误：${problem}` });
+      const who = tr.kind === 'cron' ? tr.initiatorId : tr.initiator === 'subject' ? null : tr.initiator;
+      if (who !== null && !(await this.db.models.User.count({ where: { id: who, status: 'active' }, transaction: t }))) {
+        issues.push({ code: 'BAD_TRIGGER', message: `第 ${i + 1} 条触发规则的发起人不存在或已停用` });
+      }
     }
     issues.push(...(await this.checkReferences(parsed.data, t)));
     return issues;

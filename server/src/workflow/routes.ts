@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { z } from 'zod';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { actorOf, type AppContext } from '../http/context.ts';
@@ -257,6 +258,37 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
         const id = await wf.service.start(who(ctx), body);
         ctx.status = 201;
         return viewOf(ctx, id);
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: `${base}/instances/external`,
+      access: { permission: 'workflow:start-as' },
+      summary: '其他系统以员工名义发起流程（须提供幂等键；发起人须有该流程的发起权限）',
+      tags,
+      body: z
+        .strictObject({
+          processKey,
+          initiatorId: posId('发起人').optional(),
+          initiatorEmployeeNo: z.string().trim().min(1).max(32).optional().describe('发起人工号（与 initiatorId 二选一）'),
+          formData,
+          title: z.string().trim().max(200).optional(),
+          urgency: urgency.optional(),
+          clientKey: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, '幂等键应为 8 到 64 位字母、数字、- 或 _').describe('对接系统的业务单号等，重复提交只发起一次'),
+        })
+        .refine((b) => (b.initiatorId === undefined) !== (b.initiatorEmployeeNo === undefined), { message: '请提供发起人编号或工号（二选一）', path: ['initiatorId'] }),
+      handler: async (ctx, { body }) => {
+        const { User } = deps.db.models;
+        const person = body.initiatorId !== undefined ? await User.findByPk(body.initiatorId) : await User.findOne({ where: { employeeNo: body.initiatorEmployeeNo! } });
+        if (!person || person.status !== 'active') throw notFound('发起人不存在或已停用', 'INITIATOR_NOT_FOUND');
+        const caller = who(ctx);
+        const id = await wf.service.start(
+          { id: person.id, name: person.name, ip: caller.ip ?? null, requestId: caller.requestId ?? null },
+          { processKey: body.processKey, formData: body.formData, ...(body.title ? { title: body.title } : {}), ...(body.urgency ? { urgency: body.urgency } : {}), clientKey: `ext-${crypto.createHash('sha256').update(`${caller.id}:${body.clientKey}`).digest('hex').slice(0, 40)}`, via: { id: caller.id, name: caller.name } },
+        );
+        ctx.status = 201;
+        const inst = await deps.db.models.WfInstance.findByPk(id, { attributes: ['id', 'title', 'status', 'currentNodes'] });
+        return { id, title: inst!.title, status: inst!.status, currentNodes: inst!.currentNodes };
       },
     }),
     defineRoute({ method: 'get', path: `${base}/instances/:id`, access: 'authenticated', summary: '流程实例：表单、流程图当前节点、任务与完整历史', tags, params: idParam, handler: (ctx, { params }) => viewOf(ctx, params.id) }),

@@ -36,6 +36,8 @@ export interface StartInput {
   /** handlers picked by the initiator for nodes that ask for them: nodeId → user ids */
   chosen?: Record<string, number[]>;
   clientKey?: string;
+  /** another system starting it for the initiator (R3.12): named in the history and the audit */
+  via?: { id: number; name: string };
 }
 
 export type TaskActionInput =
@@ -180,12 +182,12 @@ export class WorkflowService {
         } else {
           run.chosen = input.chosen ?? {};
           const tok = await run.begin();
-          run.history('submit', { nodeId: graph.startId });
+          run.history('submit', { nodeId: graph.startId, ...(input.via ? { detail: { via: input.via } } : {}) });
           await run.leave(tok);
         }
         await run.refreshCurrent();
         this.flush(run);
-        uow.audit({ action: input.draft ? 'workflow.draft' : 'workflow.start', objectType: 'wf_instance', objectId: inst.id, detail: { process: p.processKey, versionId } });
+        uow.audit({ action: input.draft ? 'workflow.draft' : 'workflow.start', objectType: 'wf_instance', objectId: inst.id, detail: { process: p.processKey, versionId, ...(input.via ? { via: input.via } : {}) } });
         return inst.id;
       });
     } catch (err) {
