@@ -253,7 +253,7 @@ export async function runSummary(db: Database, form: CompiledForm, formId: numbe
     const w: Record<string | symbol, unknown> = { fieldKey: r.indexKey, ...extra };
     if (r.table !== null) {
       if (anchor === null) anchor = alias;
-      else w.rowNo = col(`${anchor}.row_no`);
+      else w.rowNo = { [Op.eq]: col(`${anchor}.row_no`) };
     }
     include.push({ association: alias, attributes: [], required: required || r.table !== null, where: w });
   };
@@ -270,7 +270,7 @@ export async function runSummary(db: Database, form: CompiledForm, formId: numbe
   const groupCols: Array<ReturnType<typeof col>> = [];
   for (const g of groups) {
     if (g.attr) {
-      groupCols.push(col(`FormSubmission.${g.attr === 'createdAt' ? 'created_at' : g.attr === 'deptId' ? 'dept_id' : g.attr === 'submitterId' ? 'submitter_id' : 'status'}`));
+      groupCols.push(col(`${db.models.FormSubmission.name}.${g.attr === 'createdAt' ? 'created_at' : g.attr === 'deptId' ? 'dept_id' : g.attr === 'submitterId' ? 'submitter_id' : 'status'}`));
       if (g.attr === 'createdAt') throw badRequest('不能按提交时间分组，请按表单中的日期字段分组', [{ path: g.ref, message: '不能按提交时间分组' }], 'SUMMARY_INVALID');
       continue;
     }
@@ -284,14 +284,15 @@ export async function runSummary(db: Database, form: CompiledForm, formId: numbe
     join(alias, rf.r, true, { [rf.r.column]: rf.cond });
   }
 
-  const countExpr = table !== null && anchor !== null ? fn('COUNT', col(`${anchor}.id`)) : fn('COUNT', fn('DISTINCT', col('FormSubmission.id')));
+  const { FormSubmission } = db.models;
+  const self = FormSubmission.name; // the model's alias in the query
+  const countExpr = table !== null && anchor !== null ? fn('COUNT', col(`${anchor}.id`)) : fn('COUNT', fn('DISTINCT', col(`${self}.id`)));
   const measureAttrs: Array<[ReturnType<typeof fn>, string]> = measures.map((m, i) => {
     if (m.agg === 'count' && !m.r) return [countExpr, `v${i}`];
     const c = col(`${measureAlias.get(m.r!.ref)!}.value_num`);
     return [m.agg === 'count' ? fn('COUNT', c) : fn(m.agg.toUpperCase(), c), `v${i}`];
   });
   const attributes = [...groupCols.map((c, i) => [c, `k${i}`] as [ReturnType<typeof col>, string]), ...measureAttrs];
-  const { FormSubmission } = db.models;
   const query = async (grouped: boolean) =>
     (await FormSubmission.findAll({
       attributes: grouped ? (attributes as never) : (measureAttrs as never),
