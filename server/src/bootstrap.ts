@@ -2,6 +2,7 @@ import { inUnitOfWork, seedDemoHospital, UniqueConstraintError, type DemoSummary
 import { BUILTIN_ROLES } from './access/permissions.ts';
 import { hashPassword, randomPassword } from './auth/passwords.ts';
 import type { AppDeps } from './deps.ts';
+import { seedDemoProcesses } from './workflow/demo.ts';
 
 export interface BootstrapResult {
   /** set only on the very first start: the one time the password is shown */
@@ -92,6 +93,7 @@ export async function bootstrap(deps: AppDeps, opts: { demo: boolean }): Promise
     } catch (err) {
       if (!(err instanceof UniqueConstraintError) || (await Campus.count()) === 0) throw err;
     }
+    if (result.demo) await seedDemoProcesses(deps);
   }
   return result;
 }

@@ -3,6 +3,9 @@ import { FormService } from '../src/forms/service.ts';
 import { LEAVE_FORM } from '../src/forms/fixtures.ts';
 import type { ProcessDefinition } from '../src/workflow/definition.ts';
 import { human, linear, person, world } from './helpers/workflow.ts';
+import { startTestApp } from './helpers/app.ts';
+import { bootstrap } from '../src/bootstrap.ts';
+import { workflowOf } from '../src/workflow/module.ts';
 
 // Forms plugged into the engine (issue 4 + issue 5, R3.4, R16.1, R16.5): the instance pins the
 // published form version, every write is validated on the server with the acting node's field
@@ -77,4 +80,21 @@ test('R16.5 running instances keep the form version they started with', async (t
   t.is((await w.ta.deps.db.models.WfInstance.findByPk(id))!.formVersionId, v1);
   const fresh = await w.start('alice', key, good).catch((e: Error) => e);
   t.true(fresh instanceof Error && /表单填写有误/.test(fresh.message), 'a new instance follows v2');
+});
+
+test('the demo hospital comes with a leave process: a clinician asks for 5 days: the department head, then the deputy president in charge', async (t) => {
+  const ta = await startTestApp(t);
+  await bootstrap(ta.deps, { demo: true });
+  const wf = workflowOf(ta.deps);
+  const { User, Department, DeptLeader } = ta.deps.db.models;
+  const dept = (await Department.findOne({ where: { code: 'YX-YTYS' } }))!;
+  const heads = (await DeptLeader.findAll({ where: { deptId: dept.id, kind: 'head' } })).map((h) => h.userId);
+  const clinician = (await User.findAll({ where: { deptId: dept.id } })).find((u) => !heads.includes(u.id))!;
+  ta.clock.set('2026-11-25T02:00:00Z');
+  const id = await wf.service.start({ id: clinician.id, name: clinician.name }, { processKey: 'leave', formData: { leaveType: 'personal', period: { start: '2026-12-01', end: '2026-12-07' }, reason: '家中有事' } });
+  const open = async () => (await ta.deps.db.models.WfTask.findAll({ where: { instanceId: id, status: 'pending' } })).map((x) => x.assigneeId);
+  t.deepEqual(await open(), heads);
+  await wf.service.act({ id: heads[0]!, name: 'head' }, (await ta.deps.db.models.WfTask.findOne({ where: { instanceId: id, status: 'pending' } }))!.id, { action: 'approve', formData: { headOpinion: '同意' } });
+  const view = await wf.queries.instance(id, { id: clinician.id, admin: false });
+  t.deepEqual(view.currentNodes, ['分管院长审批'], '5 working days > 3: the deputy president');
 });
