@@ -1,6 +1,6 @@
 import test from 'ava';
 import ExcelJS from 'exceljs';
-import type { Database } from '@oa/db';
+import { ConnectionError, type Database } from '@oa/db';
 import { startTestApp, USER_PASSWORD, type TestApp } from './helpers/app.ts';
 import type { HttpClient } from './helpers/client.ts';
 import { shanghaiDate, shanghaiMidnight, TRANSFER_JOB } from '../src/org/transfers.ts';
@@ -316,4 +316,198 @@ test('batch update: all or nothing, audited per person; staff are refused every 
   t.is((await staff.post(`${T}/${draft.body.id}/approve`)).status, 403);
   t.is((await staff.post(`${T}/${draft.body.id}/cancel`)).status, 403);
   t.is((await staff.post(`${INFO}/1/reject`, { reason: 'x' })).status, 403);
+});
+
+// ---- R12.3: a transfer whose move fails on its date is not silent ---------------------------------
+
+async function inboxTitles(ta: TestApp, userId: number): Promise<string[]> {
+  await ta.deps.dispatcher.dispatchDue();
+  await ta.deps.dispatcher.dispatchDue();
+  return (await ta.deps.db.models.InboxMessage.findAll({ where: { userId }, order: [['id', 'ASC']], raw: true })).map((m) => m.title);
+}
+
+test('R12.3: the target department disabled before the date: the transfer fails with a Chinese reason, admins and the author are told, retry after fixing', async (t) => {
+  const ta = await startTestApp(t);
+  const s = await setup(ta);
+  const { User, Job, Transfer, InboxMessage } = ta.deps.db.models;
+  // a second org admin (told too) and an author who is an org admin through a department-scoped role
+  const admin2 = await ta.createUser({ username: 'org.admin2', name: '第二管理员', roles: ['orgadmin'] });
+  const adminId = (await User.findOne({ where: { username: 'org.admin' } }))!.id;
+
+  const tr = (await s.admin.post(T, { personId: s.zhang, toDeptId: s.B, effectiveDate: '2026-11-28', reason: '工作需要' })).body;
+  t.is((await s.admin.post(`${T}/${tr.id}/approve`)).body.status, 'approved');
+  // meanwhile the target department is disabled
+  const off = await s.admin.send('PATCH', `/api/v1/org/departments/${s.B}`, { enabled: false });
+  t.is(off.status, 200, JSON.stringify(off.body));
+
+  ta.clock.set('2026-11-27T16:00:00Z');
+  t.is(await ta.deps.jobs.tick(), 1);
+  t.is((await User.findByPk(s.zhang))!.deptId, s.A, 'not moved');
+  const row = (await Transfer.findByPk(tr.id))!;
+  t.is(row.status, 'failed');
+  t.is(row.failureReason, '调入部门「B科」已停用');
+  t.is(new Date(row.failedAt!).toISOString(), '2026-11-27T16:00:00.000Z');
+  const job = (await Job.findOne({ where: { kind: TRANSFER_JOB }, raw: true }))!;
+  t.is(job.status, 'done', 'the job ended: not a dead job, the transfer carries the failure');
+  const failed = await audits(ta.deps.db, 'org.transfer.failed');
+  t.is(failed.length, 1);
+  t.is(failed[0]!.detail.after.failureReason, '调入部门「B科」已停用');
+  t.is(failed[0]!.detail.before.status, 'approved');
+
+  // told: both org admins (the author among them) once each; the person is not bothered
+  const titles = await inboxTitles(ta, adminId);
+  t.deepEqual(titles, ['调动未能生效：张三']);
+  t.deepEqual(await inboxTitles(ta, admin2), ['调动未能生效：张三']);
+  const msg = (await InboxMessage.findOne({ where: { userId: adminId }, raw: true }))!;
+  t.regex(msg.body ?? '', /张三调至「B科」的调动（2026-11-28 生效）未能执行：调入部门「B科」已停用。请处理后在调动管理中重试，或撤销该调动/);
+  t.false((await inboxTitles(ta, s.zhang)).some((x) => x.includes('未能生效')));
+  // a later tick does nothing more
+  t.is(await ta.deps.jobs.tick(), 0);
+
+  // visible in the list, the filter and the detail
+  s.admin = await signIn(ta, 'org.admin');
+  const list = await s.admin.get(`${T}?status=failed`);
+  t.is(list.status, 200, JSON.stringify(list.body));
+  t.is(list.body.total, 1);
+  t.is(list.body.items[0].failureReason, '调入部门「B科」已停用');
+  const detail = await s.admin.get(`${T}/${tr.id}`);
+  t.is(detail.body.status, 'failed');
+  t.is(detail.body.failureReason, '调入部门「B科」已停用');
+  t.is((await s.admin.get(`${T}?status=approved`)).body.total, 0);
+  t.is((await s.admin.get(`${T}?status=broken`)).status, 400);
+
+  // the Excel summary says so
+  const x = await s.admin.get(`${T}/export.xlsx?status=failed`);
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(x.bytes as unknown as ExcelJS.Buffer);
+  const values = (wb.getWorksheet('调动汇总')!.getRow(2).values as unknown[]).slice(1);
+  t.true(values.includes('生效失败'));
+  t.true(values.includes('调入部门「B科」已停用'));
+
+  // retry before fixing the cause: 409 saying why, still failed, nothing moved, no new message
+  const early = await s.admin.post(`${T}/${tr.id}/retry`);
+  t.is(early.status, 409);
+  t.is(early.body.detail, '调动仍无法生效：调入部门「B科」已停用');
+  t.is((await Transfer.findByPk(tr.id))!.status, 'failed');
+  t.is((await User.findByPk(s.zhang))!.deptId, s.A);
+  t.is((await inboxTitles(ta, adminId)).length, 1);
+  // only failed transfers can be retried; staff cannot
+  const draft = (await s.admin.post(T, { personId: s.headA, toDeptId: s.root, effectiveDate: '2026-12-20', reason: '轮岗' })).body;
+  t.is((await s.admin.post(`${T}/${draft.id}/retry`)).status, 409);
+  t.is((await s.admin.post(`${T}/999999/retry`)).status, 404);
+  t.is((await (await signIn(ta, 'zhang')).post(`${T}/${tr.id}/retry`)).status, 403);
+
+  // the cause fixed: retry applies it at once
+  t.is((await s.admin.send('PATCH', `/api/v1/org/departments/${s.B}`, { enabled: true })).status, 200);
+  const ok = await s.admin.post(`${T}/${tr.id}/retry`);
+  t.is(ok.status, 200, JSON.stringify(ok.body));
+  t.is(ok.body.status, 'effective');
+  t.is(ok.body.failureReason, null);
+  t.is((await User.findByPk(s.zhang))!.deptId, s.B);
+  // the failed retry rolled back as a whole; its new failure was recorded on its own
+  t.is((await audits(ta.deps.db, 'org.transfer.retry')).length, 1);
+  t.is((await audits(ta.deps.db, 'org.transfer.failed')).length, 2);
+  t.is((await audits(ta.deps.db, 'org.transfer.effective')).length, 1);
+  t.is((await s.admin.post(`${T}/${tr.id}/retry`)).status, 409, 'an effective transfer is not retried');
+});
+
+test('R12.3: the target department deleted before the date: failed with the reason; the admin cancels it and the person is told', async (t) => {
+  const ta = await startTestApp(t);
+  const s = await setup(ta);
+  const { User, Transfer } = ta.deps.db.models;
+  const c = (await s.admin.post('/api/v1/org/departments', { code: 'C', name: 'C科', parentId: s.root, kind: 'clinical' })).body.id as number;
+  const tr = (await s.admin.post(T, { personId: s.zhang, toDeptId: c, effectiveDate: '2026-11-28', reason: '新科室' })).body;
+  t.is((await s.admin.post(`${T}/${tr.id}/approve`)).status, 200);
+  t.is((await s.admin.send('DELETE', `/api/v1/org/departments/${c}`)).status, 204);
+
+  ta.clock.set('2026-11-28T01:00:00Z');
+  t.is(await ta.deps.jobs.tick(), 1);
+  const row = (await Transfer.findByPk(tr.id))!;
+  t.is(row.status, 'failed');
+  t.is(row.failureReason, `调入部门已被删除（部门编号 ${c}）`);
+  t.is((await User.findByPk(s.zhang))!.deptId, s.A);
+
+  s.admin = await signIn(ta, 'org.admin');
+  const cancelled = await s.admin.post(`${T}/${tr.id}/cancel`, { reason: '科室已撤销' });
+  t.is(cancelled.status, 200, JSON.stringify(cancelled.body));
+  t.is(cancelled.body.status, 'cancelled');
+  t.is(cancelled.body.failureReason, row.failureReason, 'the failure stays on record');
+  t.is((await s.admin.post(`${T}/${tr.id}/retry`)).status, 409);
+  const titles = await inboxTitles(ta, s.zhang);
+  t.true(titles.includes('您的调动已撤销'));
+});
+
+test('R12.3: a person disabled before the date: the transfer fails instead of moving a disabled person', async (t) => {
+  const ta = await startTestApp(t);
+  const s = await setup(ta);
+  const { User, Transfer } = ta.deps.db.models;
+  const tr = (await s.admin.post(T, { personId: s.zhang, toDeptId: s.B, effectiveDate: '2026-11-28', reason: '工作需要' })).body;
+  await s.admin.post(`${T}/${tr.id}/approve`);
+  const off = await s.admin.post(`/api/v1/org/people/${s.zhang}/disable`, { successorId: s.headA, reason: '离职' });
+  t.is(off.status, 200, JSON.stringify(off.body));
+  ta.clock.set('2026-11-28T00:00:00Z');
+  await ta.deps.jobs.tick();
+  t.is((await Transfer.findByPk(tr.id))!.failureReason, '张三已停用，不能再调动');
+  t.is((await User.findByPk(s.zhang))!.deptId, s.A);
+});
+
+test('R12.3: a transient database error is retried with backoff, not marked failed; only the last attempt fails the transfer', async (t) => {
+  const ta = await startTestApp(t);
+  const s = await setup(ta);
+  const { User, Job, Transfer, Department } = ta.deps.db.models;
+  const tr = (await s.admin.post(T, { personId: s.zhang, toDeptId: s.B, effectiveDate: '2026-11-28', reason: '工作需要' })).body;
+  await s.admin.post(`${T}/${tr.id}/approve`);
+
+  // the database drops out while the job runs
+  const original = Department.findByPk.bind(Department);
+  let down = true;
+  (Department as unknown as { findByPk: unknown }).findByPk = (...args: Parameters<typeof Department.findByPk>) => {
+    // only the move's own read fails: recording the failure afterwards works (a brief outage)
+    const attrs = (args[1] as { attributes?: string[] } | undefined)?.attributes ?? [];
+    if (down && attrs.includes('enabled')) throw new ConnectionError(new Error('connect ECONNREFUSED 127.0.0.1:3306'));
+    return original(...args);
+  };
+  t.teardown(() => {
+    (Department as unknown as { findByPk: unknown }).findByPk = original;
+  });
+  ta.clock.set('2026-11-28T00:00:00Z');
+  t.is(await ta.deps.jobs.tick(), 1);
+  let job = (await Job.findOne({ where: { kind: TRANSFER_JOB }, raw: true }))!;
+  t.is(job.status, 'pending', 'back in the queue');
+  t.true(new Date(job.runAt).getTime() > ta.clock.now().getTime(), 'after a backoff');
+  t.regex(job.lastError ?? '', /ECONNREFUSED/);
+  t.is((await Transfer.findByPk(tr.id))!.status, 'approved', 'not failed');
+  t.is((await audits(ta.deps.db, 'org.transfer.failed')).length, 0);
+
+  // the database is back: the next attempt moves the person
+  down = false;
+  ta.clock.advance(60 * 60_000);
+  t.is(await ta.deps.jobs.tick(), 1);
+  t.is((await Transfer.findByPk(tr.id))!.status, 'effective');
+  t.is((await User.findByPk(s.zhang))!.deptId, s.B);
+
+  // a second transfer whose every attempt meets the outage: the last one records the failure
+  s.admin = await signIn(ta, 'org.admin');
+  const tr2 = (await s.admin.post(T, { personId: s.zhang, toDeptId: s.A, effectiveDate: '2026-11-30', reason: '回调' })).body;
+  t.is((await s.admin.post(`${T}/${tr2.id}/approve`)).body.status, 'approved');
+  await Job.update({ maxAttempts: 2 }, { where: { dedupeKey: `${TRANSFER_JOB}:${tr2.id}` } });
+  down = true;
+  ta.clock.set('2026-11-30T00:00:00Z');
+  t.is(await ta.deps.jobs.tick(), 1);
+  t.is((await Transfer.findByPk(tr2.id))!.status, 'approved', 'first attempt: retried');
+  ta.clock.advance(60 * 60_000);
+  t.is(await ta.deps.jobs.tick(), 1);
+  down = false;
+  const failed = (await Transfer.findByPk(tr2.id))!;
+  t.is(failed.status, 'failed');
+  t.is(failed.failureReason, '系统在 2 次自动重试后仍未能执行调动（数据库暂时无法连接）；请确认系统恢复正常后重试');
+  job = (await Job.findOne({ where: { dedupeKey: `${TRANSFER_JOB}:${tr2.id}` }, raw: true }))!;
+  t.is(job.status, 'done');
+  await ta.deps.dispatcher.dispatchDue();
+  const adminId = (await User.findOne({ where: { username: 'org.admin' } }))!.id;
+  t.true((await inboxTitles(ta, adminId)).includes('调动未能生效：张三'));
+  // and the admin retries it once the database is fine
+  s.admin = await signIn(ta, 'org.admin');
+  t.is((await s.admin.post(`${T}/${tr2.id}/retry`)).body.status, 'effective');
+  t.is((await User.findByPk(s.zhang))!.deptId, s.A);
 });

@@ -319,7 +319,7 @@ export class ResourceNode extends Model<InferAttributes<ResourceNode>, InferCrea
   declare parentId: string;
 }
 
-export type TransferStatus = 'draft' | 'approved' | 'effective' | 'cancelled';
+export type TransferStatus = 'draft' | 'approved' | 'effective' | 'cancelled' | 'failed';
 
 /** 调动: a person's move to another department/post/position on a calendar date (Asia/Shanghai). */
 export class Transfer extends Model<InferAttributes<Transfer>, InferCreationAttributes<Transfer>> {
@@ -341,6 +341,9 @@ export class Transfer extends Model<InferAttributes<Transfer>, InferCreationAttr
   declare effectiveAt: CreationOptional<Date | null>;
   declare cancelledBy: CreationOptional<number | null>;
   declare cancelledAt: CreationOptional<Date | null>;
+  /** why the effective-date move failed (status `failed`), in Chinese */
+  declare failureReason: CreationOptional<string | null>;
+  declare failedAt: CreationOptional<Date | null>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 }
@@ -666,6 +669,8 @@ export function defineModels(sequelize: Sequelize): Models {
       effectiveAt: date(true),
       cancelledBy: fk(),
       cancelledAt: date(true),
+      failureReason: str(500, true),
+      failedAt: date(true),
       createdAt: date(),
       updatedAt: date(),
     },

@@ -18,7 +18,7 @@ const calendarDate = (what: string) => z.string().refine(isCalendarDate, `${what
 const optText = (max: number, what: string) => z.string().trim().max(max, `${what}不能超过 ${max} 个字符`).nullable().optional();
 
 const transferFilters = {
-  status: z.enum(TRANSFER_STATUSES, { error: '状态只能是 draft、approved、effective 或 cancelled' }).optional(),
+  status: z.enum(TRANSFER_STATUSES, { error: '状态只能是 draft、approved、effective、cancelled 或 failed' }).optional().describe('failed：生效失败，待重试或撤销（R12.3）'),
   personId: queryId('人员编号'),
   deptId: queryId('部门编号').describe('调出或调入该部门'),
   dateFrom: calendarDate('起始日期').optional().describe('生效日期不早于'),
@@ -158,9 +158,18 @@ export function transferRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'post',
+      path: `${base}/:id/retry`,
+      access: manage,
+      summary: '重试生效失败的调动（处理失败原因后）：立即生效；仍无法生效时返回 409 并说明原因（R12.3）',
+      tags,
+      params: idParam,
+      handler: (ctx, { params }) => transfers.retry(params.id, actorOf(ctx)),
+    }),
+    defineRoute({
+      method: 'post',
       path: `${base}/:id/cancel`,
       access: manage,
-      summary: '撤销未生效的调动',
+      summary: '撤销未生效的调动（含生效失败的调动）',
       tags,
       params: idParam,
       body: cancelBody,

@@ -2,7 +2,7 @@ import ExcelJS from 'exceljs';
 import { Op, col, fn, inUnitOfWork, type Actor, type Database, type Transfer, type TransferStatus, type UnitOfWork } from '@oa/db';
 import type { Clock } from '../clock.ts';
 import type { JobRunner } from '../jobs/runner.ts';
-import { badRequest, conflict, notFound, type FieldError } from '../http/errors.ts';
+import { AppError, badRequest, conflict, notFound, type FieldError } from '../http/errors.ts';
 import { PeopleService, type PersonDetail, type Ref } from './people.ts';
 import { deptHeads } from './resolvers.ts';
 
@@ -13,12 +13,38 @@ import { deptHeads } from './resolvers.ts';
  * checked, audited) and marks the transfer effective, in one unit of work. A date today or in the
  * past takes effect at approval. Approval notifies the person and the heads of the old and new
  * departments, once each.
+ *
+ * A move that cannot be made on its date (the target department was deleted or disabled, the
+ * post is gone, the person was disabled meanwhile) is not left as a dead job (R12.3): the transfer
+ * becomes `failed` with a Chinese reason, in its own audited unit of work, and the org admins
+ * (everyone holding org:manage) and whoever drafted it are told through the outbox. An org admin
+ * then retries it (after fixing the cause) or cancels it. Transient errors (database unreachable,
+ * deadlocks, lock timeouts) are not failures of the transfer: the job throws and the job runner
+ * retries it with backoff; only when its last attempt fails too is the transfer marked failed,
+ * so nothing ends silently.
  */
 
 export const TRANSFER_JOB = 'org.transfer.apply';
-export const TRANSFER_STATUSES = ['draft', 'approved', 'effective', 'cancelled'] as const;
-const STATUS_LABEL: Record<TransferStatus, string> = { draft: '待审批', approved: '已审批（待生效）', effective: '已生效', cancelled: '已撤销' };
+export const TRANSFER_STATUSES = ['draft', 'approved', 'effective', 'cancelled', 'failed'] as const;
+const STATUS_LABEL: Record<TransferStatus, string> = { draft: '待审批', approved: '已审批（待生效）', effective: '已生效', cancelled: '已撤销', failed: '生效失败' };
 const SYSTEM: Actor = { id: null, name: '系统（调动生效）' };
+
+/** A reason the move can never succeed as it stands (R12.3): the transfer is marked failed, not retried. */
+export class TransferFailure extends Error {}
+
+/** AppError codes that mean "someone else was writing at the same time": worth another attempt. */
+const RETRYABLE_CODES = new Set(['CONCURRENT_CHANGE', 'VERSION_CONFLICT']);
+
+/**
+ * The Chinese reason when `err` means the transfer itself cannot take effect (a business rule
+ * refused it); null for transient errors (database down, deadlock, timeout, a bug), which the job
+ * runner retries with backoff.
+ */
+export function permanentReason(err: unknown): string | null {
+  if (err instanceof TransferFailure) return err.message;
+  if (err instanceof AppError && err.status >= 400 && err.status < 500 && !RETRYABLE_CODES.has(err.code)) return err.detail;
+  return null;
+}
 
 const shanghaiFmt = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' });
 
@@ -77,6 +103,9 @@ export interface TransferView {
   approvedAt: Date | null;
   effectiveAt: Date | null;
   cancelledAt: Date | null;
+  /** status `failed`: why the move could not be made, and when (R12.3) */
+  failureReason: string | null;
+  failedAt: Date | null;
   createdAt: Date;
 }
 
@@ -92,10 +121,10 @@ export class TransferService {
 
   /** Register the effective-date job (once per application). */
   registerJob(): void {
-    this.jobs.register(TRANSFER_JOB, async (payload) => {
+    this.jobs.register(TRANSFER_JOB, async (payload, job) => {
       const transferId = Number((payload as { transferId?: unknown } | null)?.transferId);
       if (!Number.isInteger(transferId) || transferId <= 0) throw new Error('transfer job without transferId');
-      await this.applyDue(transferId);
+      await this.applyDue(transferId, job);
     });
   }
 
@@ -184,6 +213,8 @@ export class TransferService {
         approvedAt: r.approvedAt ?? null,
         effectiveAt: r.effectiveAt ?? null,
         cancelledAt: r.cancelledAt ?? null,
+        failureReason: r.failureReason ?? null,
+        failedAt: r.failedAt ?? null,
         createdAt: r.createdAt,
       };
     });
@@ -216,6 +247,7 @@ export class TransferService {
       { header: '状态', key: 'status', width: 16 },
       { header: '经办人', key: 'createdBy', width: 12 },
       { header: '审批人', key: 'approvedBy', width: 12 },
+      { header: '失败原因', key: 'failureReason', width: 30 },
     ];
     ws.getRow(1).font = { bold: true };
     for (const v of views) {
@@ -233,6 +265,7 @@ export class TransferService {
         status: STATUS_LABEL[v.status],
         createdBy: v.createdBy?.name ?? '',
         approvedBy: v.approvedBy?.name ?? '',
+        failureReason: v.failureReason ?? '',
       });
     }
     return { buffer: Buffer.from(await wb.xlsx.writeBuffer()), count: views.length };
@@ -351,13 +384,40 @@ export class TransferService {
       } else {
         await this.jobs.enqueue(TRANSFER_JOB, { transferId: id }, { runAt: shanghaiMidnight(tr.effectiveDate), dedupeKey: `${TRANSFER_JOB}:${id}`, transaction: t });
       }
-    }).catch(PeopleService.concurrency);
+    }).catch((err: unknown) => {
+      // a date that has come and a move that cannot be made: the approval is refused as a whole
+      if (err instanceof TransferFailure) throw conflict(`调动无法生效：${err.message}`, 'TRANSFER_CANNOT_APPLY');
+      return PeopleService.concurrency(err);
+    });
     if (moved !== null) await this.people.afterChange([moved]);
     return this.get(id);
   }
 
+  /**
+   * What the move needs, checked with clear reasons before PeopleService applies it (R12.3): the
+   * person still active, the target department still there and enabled, the post and position
+   * still there. Throws TransferFailure.
+   */
+  private async checkApplicable(uow: UnitOfWork, tr: Transfer): Promise<void> {
+    const { User, Department, Post, Position } = this.db.models;
+    const t = uow.t;
+    const person = await User.findByPk(tr.personId, { attributes: ['id', 'name', 'status'], transaction: t });
+    if (!person) throw new TransferFailure('调动人员已不存在');
+    if (person.status !== 'active') throw new TransferFailure(`${person.name}已停用，不能再调动`);
+    const dept = await Department.findByPk(tr.toDeptId, { attributes: ['id', 'name', 'enabled'], transaction: t });
+    if (!dept) throw new TransferFailure(`调入部门已被删除（部门编号 ${tr.toDeptId}）`);
+    if (!dept.enabled) throw new TransferFailure(`调入部门「${dept.name}」已停用`);
+    if (tr.toPostId !== null && !(await Post.findByPk(tr.toPostId, { attributes: ['id'], transaction: t }))) {
+      throw new TransferFailure(`新岗位已被删除（岗位编号 ${tr.toPostId}）`);
+    }
+    if (tr.toPositionId !== null && !(await Position.findByPk(tr.toPositionId, { attributes: ['id'], transaction: t }))) {
+      throw new TransferFailure(`新职务已被删除（职务编号 ${tr.toPositionId}）`);
+    }
+  }
+
   /** Move the person and mark the transfer effective, inside the caller's unit of work. */
   private async applyIn(uow: UnitOfWork, tr: Transfer): Promise<boolean> {
+    await this.checkApplicable(uow, tr);
     const changed = await this.people.changeInUnit(
       uow,
       tr.personId,
@@ -371,16 +431,132 @@ export class TransferService {
     return changed;
   }
 
-  /** The effective-date job: applies an approved transfer; anything else (done, cancelled) is left alone. */
-  async applyDue(id: number): Promise<boolean> {
-    const { Transfer } = this.db.models;
-    const moved = await inUnitOfWork(this.db, SYSTEM, this.clock.now(), async (uow) => {
-      const tr = await Transfer.findByPk(id, { transaction: uow.t, lock: uow.t.LOCK.UPDATE });
-      if (!tr || tr.status !== 'approved') return false;
-      return this.applyIn(uow, tr);
-    });
+  /**
+   * The effective-date job: applies an approved transfer; anything else (done, cancelled, failed)
+   * is left alone. A permanent failure marks the transfer failed and the job ends; a transient
+   * error is thrown for the job runner's backoff, except on the job's last attempt (R12.3).
+   */
+  async applyDue(id: number, job?: { id: number; attempts: number }): Promise<boolean> {
+    const { Transfer, Job } = this.db.models;
+    let moved: boolean;
+    try {
+      moved = await inUnitOfWork(this.db, SYSTEM, this.clock.now(), async (uow) => {
+        const tr = await Transfer.findByPk(id, { transaction: uow.t, lock: uow.t.LOCK.UPDATE });
+        if (!tr || tr.status !== 'approved') return false;
+        return this.applyIn(uow, tr);
+      });
+    } catch (err) {
+      const reason = permanentReason(err);
+      if (reason !== null) {
+        await this.markFailed(id, reason);
+        return false;
+      }
+      if (job) {
+        // the runner would now give up on the job: say so on the transfer instead of a dead job
+        const row = await Job.findByPk(job.id, { attributes: ['maxAttempts'], raw: true }).catch(() => null);
+        if (row && job.attempts >= row.maxAttempts) {
+          await this.markFailed(id, `系统在 ${job.attempts} 次自动重试后仍未能执行调动（${describeTransient(err)}）；请确认系统恢复正常后重试`).catch(() => {
+            throw err;
+          });
+          return false;
+        }
+      }
+      throw err;
+    }
     if (moved) await this.people.afterChange([(await Transfer.findByPk(id, { attributes: ['personId'], raw: true }))!.personId]);
     return moved;
+  }
+
+  /** Active holders of a role with org:manage (global or department-scoped): they handle failed transfers. */
+  private async orgAdmins(uow: UnitOfWork): Promise<number[]> {
+    const { Role, UserRole, UserRoleScope, User } = this.db.models;
+    const t = uow.t;
+    const roleIds = (await Role.findAll({ attributes: ['id', 'permissions'], transaction: t })).filter((r) => (r.permissions ?? []).includes('org:manage')).map((r) => r.id);
+    if (!roleIds.length) return [];
+    const [global, scoped] = await Promise.all([
+      UserRole.findAll({ where: { roleId: roleIds }, attributes: ['userId'], raw: true, transaction: t }),
+      UserRoleScope.findAll({ where: { roleId: roleIds }, attributes: ['userId'], raw: true, transaction: t }),
+    ]);
+    const ids = [...new Set([...global, ...scoped].map((r) => r.userId))];
+    if (!ids.length) return [];
+    return (await User.findAll({ where: { id: ids, status: 'active' }, attributes: ['id'], order: [['id', 'ASC']], raw: true, transaction: t })).map((u) => u.id);
+  }
+
+  /**
+   * Record that the move failed (R12.3): status `failed` with the reason, audited, and the org
+   * admins and the transfer's author told through the outbox, in one unit of work. A transfer
+   * that is no longer approved (cancelled meanwhile) is left alone. `notify: false` when an admin
+   * retrying it sees the reason in the answer.
+   */
+  private async markFailed(id: number, reason: string, o: { actor?: Actor; from?: TransferStatus; notify?: boolean } = {}): Promise<void> {
+    const { Transfer, User, Department } = this.db.models;
+    const from = o.from ?? 'approved';
+    const text = reason.slice(0, 500);
+    await inUnitOfWork(this.db, o.actor ?? SYSTEM, this.clock.now(), async (uow) => {
+      const t = uow.t;
+      const tr = await Transfer.findByPk(id, { transaction: t, lock: t.LOCK.UPDATE });
+      if (!tr || tr.status !== from) return;
+      const before = { status: tr.status, failureReason: tr.failureReason ?? null };
+      tr.status = 'failed';
+      tr.failureReason = text;
+      tr.failedAt = uow.now;
+      await tr.save({ transaction: t });
+      uow.audit({ action: 'org.transfer.failed', objectType: 'transfer', objectId: id, detail: { before, after: { status: 'failed', failureReason: text }, effectiveDate: tr.effectiveDate } });
+      if (o.notify === false) return;
+      const person = await User.findByPk(tr.personId, { attributes: ['id', 'name'], raw: true, transaction: t });
+      const dept = await Department.findByPk(tr.toDeptId, { attributes: ['name'], raw: true, transaction: t });
+      const who = person?.name ?? `人员（编号 ${tr.personId}）`;
+      const recipients = new Set(await this.orgAdmins(uow));
+      if (tr.createdBy !== null) recipients.add(tr.createdBy);
+      for (const userId of recipients) {
+        uow.outbox({
+          channel: 'inbox',
+          recipient: String(userId),
+          payload: {
+            title: `调动未能生效：${who}`,
+            body: `${who}调至「${dept?.name ?? '调入部门'}」的调动（${tr.effectiveDate} 生效）未能执行：${text}。请处理后在调动管理中重试，或撤销该调动。`,
+            link: `/org/transfers/${id}`,
+          },
+          idempotencyKey: `org.transfer.${id}.failed.${uow.now.getTime()}.${userId}`,
+        });
+      }
+    });
+  }
+
+  /**
+   * Retry a failed transfer (R12.3), after an org admin fixed the cause: it is approved again and,
+   * its date having come, applied at once. If it still cannot take effect, nothing moves, the
+   * transfer stays failed with the new reason and the answer is a 409 saying why.
+   */
+  async retry(id: number, actor: Actor): Promise<TransferView> {
+    const { Transfer } = this.db.models;
+    let moved: number | null = null;
+    try {
+      await inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
+        const t = uow.t;
+        const tr = await Transfer.findByPk(id, { transaction: t, lock: t.LOCK.UPDATE });
+        if (!tr) throw notFound('调动记录不存在');
+        if (tr.status !== 'failed') throw conflict(`该调动${STATUS_LABEL[tr.status]}，只有生效失败的调动可以重试`, 'TRANSFER_NOT_FAILED');
+        const before = { status: tr.status, failureReason: tr.failureReason ?? null };
+        tr.status = 'approved';
+        tr.failureReason = null;
+        tr.failedAt = null;
+        await tr.save({ transaction: t });
+        uow.audit({ action: 'org.transfer.retry', objectType: 'transfer', objectId: id, detail: { before, after: { status: 'approved' } } });
+        if (tr.effectiveDate <= shanghaiDate(uow.now)) {
+          if (await this.applyIn(uow, tr)) moved = tr.personId;
+        } else {
+          await this.jobs.enqueue(TRANSFER_JOB, { transferId: id }, { runAt: shanghaiMidnight(tr.effectiveDate), dedupeKey: `${TRANSFER_JOB}:${id}:retry@${uow.now.toISOString()}`, transaction: t });
+        }
+      });
+    } catch (err) {
+      const reason = permanentReason(err);
+      if (reason === null || (err instanceof AppError && (err.code === 'TRANSFER_NOT_FAILED' || err.status === 404))) return PeopleService.concurrency(err);
+      await this.markFailed(id, reason, { actor, from: 'failed', notify: false });
+      throw conflict(`调动仍无法生效：${reason}`, 'TRANSFER_STILL_FAILING');
+    }
+    if (moved !== null) await this.people.afterChange([moved]);
+    return this.get(id);
   }
 
   /** Cancel a transfer that has not taken effect; a scheduled job then finds nothing to do. */
@@ -398,7 +574,7 @@ export class TransferService {
       tr.cancelledAt = uow.now;
       await tr.save({ transaction: t });
       uow.audit({ action: 'org.transfer.cancel', objectType: 'transfer', objectId: id, detail: { before: { status: was }, after: { status: 'cancelled' }, reason: reason ?? null } });
-      if (was === 'approved') {
+      if (was === 'approved' || was === 'failed') {
         uow.outbox({
           channel: 'inbox',
           recipient: String(tr.personId),
@@ -409,4 +585,14 @@ export class TransferService {
     });
     return this.get(id);
   }
+}
+
+/** A transient error in a few Chinese words (for the reason recorded after the last attempt). */
+function describeTransient(err: unknown): string {
+  const name = (err as { name?: string } | null)?.name ?? '';
+  if (/Connection|HostNotFound|HostNotReachable|AccessDenied/.test(name)) return '数据库暂时无法连接';
+  if (/Timeout/.test(name)) return '数据库响应超时';
+  const code = (err as { parent?: { code?: string } } | null)?.parent?.code;
+  if (code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT' || code === 'SQLITE_BUSY') return '数据正被其他操作占用';
+  return '系统内部错误';
 }
