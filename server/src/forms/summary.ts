@@ -286,7 +286,7 @@ export async function runSummary(db: Database, form: CompiledForm, formId: numbe
 
   const { FormSubmission } = db.models;
   const self = FormSubmission.name; // the model's alias in the query
-  const countExpr = table !== null && anchor !== null ? fn('COUNT', col(`${anchor}.id`)) : fn('COUNT', fn('DISTINCT', col(`${self}.id`)));
+  const countExpr = table !== null && anchor !== null ? fn('COUNT', col(`${anchor}.id`)) : fn('COUNT', col(`${self}.id`)); // joins are one row per submission and group value: no DISTINCT needed
   const measureAttrs: Array<[ReturnType<typeof fn>, string]> = measures.map((m, i) => {
     if (m.agg === 'count' && !m.r) return [countExpr, `v${i}`];
     const c = col(`${measureAlias.get(m.r!.ref)!}.value_num`);
