@@ -555,3 +555,59 @@ test('子流程: the parent waits for its sub-process, goes on when it completes
   const bad = await w.wf.processes.create({ key: 'bad', name: 'bad', definition: linear([{ id: 'sub', name: '子', type: 'subprocess', processKey: 'nope' }]) }, { id: w.admin.id, name: 'x' });
   await t.throwsAsync(w.wf.processes.publish(bad.id, bad.rev, null, { id: w.admin.id, name: 'x' }), { message: /引用的流程 nope 不存在/ });
 });
+
+test('drafts: saved, edited, submitted or deleted only by their author; nobody else sees them', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)])]));
+  const id = await w.wf.service.start(w.p.alice!, { processKey: key, formData: { days: 1 }, draft: true });
+  t.is(await w.status(id), 'draft');
+  t.deepEqual(await w.pending(id), []);
+  await t.throwsAsync(w.wf.queries.instance(id, { id: w.p.bob!.id, admin: false }), { message: /不存在/ });
+  await t.throwsAsync(w.wf.service.updateDraft(w.p.bob!, id, { formData: { days: 9 } }), { message: /不存在/ });
+  await w.wf.service.updateDraft(w.p.alice!, id, { formData: { days: 2 } });
+  await w.wf.service.submitDraft(w.p.alice!, id);
+  t.deepEqual(await w.pending(id), ['bob']);
+  await t.throwsAsync(w.wf.service.deleteDraft(w.p.alice!, id), { message: /只有草稿/ });
+  const other = await w.wf.service.start(w.p.alice!, { processKey: key, formData: {}, draft: true });
+  await w.wf.service.deleteDraft(w.p.alice!, other);
+  t.is(await w.ta.deps.db.models.WfInstance.count({ where: { id: other } }), 0);
+});
+
+test('urge (催办): the initiator reminds the current handlers, at most once in 10 minutes; a record is kept', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id, w.p.carol!.id)], { mode: 'all' })]));
+  const id = await w.start('alice', key);
+  t.is(await w.wf.service.urge(w.p.alice!, id, '请尽快审批'), 2);
+  await t.throwsAsync(w.wf.service.urge(w.p.alice!, id, null), { message: /催办过于频繁/ });
+  await t.throwsAsync(w.wf.service.urge(w.p.dave!, id, null), { message: /不存在/ });
+  w.ta.clock.advance(10 * 60_000);
+  t.is(await w.wf.service.urge(w.p.alice!, id, null), 2);
+  t.is((await w.actions(id)).filter((a) => a === 'urge').length, 2);
+  const msgs = await w.ta.deps.db.models.Outbox.findAll({ where: { recipient: String(w.p.bob!.id) } });
+  t.is(msgs.filter((m) => String((m.payload as { title: string }).title).startsWith('【催办】')).length, 2);
+});
+
+test('a handler may put a task aside (suspend) and take it up again; a suspended task cannot be acted on', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)])]));
+  const id = await w.start('alice', key);
+  const task = await w.taskOf('bob', id);
+  await w.wf.service.act(w.p.bob!, task, { action: 'suspend', comment: '等检查结果' });
+  await t.throwsAsync(w.wf.service.act(w.p.bob!, task, { action: 'approve' }), { message: /已挂起/ });
+  await w.wf.service.act(w.p.bob!, task, { action: 'resume' });
+  await w.wf.service.act(w.p.bob!, task, { action: 'approve' });
+  t.is(await w.status(id), 'completed');
+});
+
+test('an administrator deletes a finished instance with a reason; a running one must be terminated first', async (t) => {
+  const w = await world(t);
+  const key = await w.publish(linear([human('n1', [person(w.p.bob!.id)])]));
+  const id = await w.start('alice', key);
+  await t.throwsAsync(w.wf.service.deleteFinished(w.admin, id, '测试数据'), { message: /已结束/ });
+  await w.approve('bob', id);
+  await t.throwsAsync(w.wf.service.deleteFinished(w.p.alice!, id, 'x'), { message: /流程管理员/ });
+  await w.wf.service.deleteFinished(w.admin, id, '测试数据');
+  t.is(await w.ta.deps.db.models.WfTask.count({ where: { instanceId: id } }), 0);
+  const audit = await w.ta.deps.db.models.AuditLog.findOne({ where: { action: 'workflow.instance.delete' } });
+  t.regex(audit!.detail!, /测试数据/);
+});

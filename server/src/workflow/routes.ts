@@ -460,6 +460,19 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'post',
+      path: `${base}/instances/:id/delete`,
+      access: admin,
+      summary: '删除已结束的流程（须填写原因，记入审计）',
+      tags,
+      params: idParam,
+      body: reasonBody,
+      handler: async (ctx, { params, body }) => {
+        await wf.service.deleteFinished(who(ctx), params.id, body.reason);
+        ctx.status = 204;
+      },
+    }),
+    defineRoute({
+      method: 'post',
       path: `${base}/tasks/:id/reassign`,
       access: admin,
       summary: '改派任务（须填写原因）',
