@@ -33,6 +33,8 @@ const TASKS_PER_INSTANCE = 7;
 
 interface Timing {
   seconds: number;
+  /** CPU time of this process per completed instance (stable when the machine is busy) */
+  cpuMsPerInstance: number;
   start: number[];
   approve: number[];
 }
@@ -52,15 +54,17 @@ function leaveProcess(u: number[]): ProcessDefinition {
 }
 
 /** run `total` jobs with `concurrency` workers */
-async function pool(total: number, concurrency: number, job: (i: number) => Promise<void>): Promise<number> {
+async function pool(total: number, concurrency: number, job: (i: number) => Promise<void>): Promise<{ seconds: number; cpuMsPerInstance: number }> {
   let next = 0;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < total) await job(next++);
     }),
   );
-  return (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { seconds: (performance.now() - t0) / 1000, cpuMsPerInstance: (c.user + c.system) / 1000 / total };
 }
 
 // ---- through the service layer ---------------------------------------------------------------
@@ -80,7 +84,7 @@ async function serviceRun(db: Database, dataDir: string, dbUrl: string): Promise
     const people = new Map(users.map((id, i) => [id, { id, name: `员工${i}` }]));
     const start: number[] = [];
     const approve: number[] = [];
-    const seconds = await pool(INSTANCES, CONCURRENCY, async () => {
+    const { seconds, cpuMsPerInstance } = await pool(INSTANCES, CONCURRENCY, async () => {
       let t0 = performance.now();
       const id = await wf.service.start(actor, { processKey: key, formData: { days: 2, reason: '事假' } });
       start.push(performance.now() - t0);
@@ -96,7 +100,7 @@ async function serviceRun(db: Database, dataDir: string, dbUrl: string): Promise
     });
     const done = await db.models.WfInstance.count({ where: { processId: p.id, status: 'completed' } });
     if (done !== INSTANCES) throw new Error(`only ${done} of ${INSTANCES} instances completed`);
-    return { seconds, start, approve };
+    return { seconds, cpuMsPerInstance, start, approve };
   } finally {
     await app.close();
   }
@@ -181,7 +185,7 @@ async function ceilingRun(bare: Bare, mysqlDialect: boolean): Promise<Timing> {
   ];
   const start: number[] = [];
   const approve: number[] = [];
-  const seconds = await pool(INSTANCES, CONCURRENCY, async () => {
+  const { seconds, cpuMsPerInstance } = await pool(INSTANCES, CONCURRENCY, async () => {
     let t0 = performance.now();
     const { insertIds } = await bare.tx([
       ["INSERT INTO wf_instance (process_id, version_id, title, initiator_id, status, suspended, urgency, form_data, created_at, updated_at, rev) VALUES (1, 1, '请假', 1, 'running', 0, 'normal', '{}', ?, ?, 1)", [now, now]],
@@ -219,7 +223,7 @@ async function ceilingRun(bare: Bare, mysqlDialect: boolean): Promise<Timing> {
       approve.push(performance.now() - t0);
     }
   });
-  return { seconds, start, approve };
+  return { seconds, cpuMsPerInstance, start, approve };
 }
 
 // ---- the run ------------------------------------------------------------------------------
@@ -263,6 +267,8 @@ async function onDatabase(label: 'sqlite' | 'mariadb', metrics: Metric[], lines:
     const approveP95 = median(svc.map((x) => quantile(x.approve, 0.95)));
     const startP95 = median(svc.map((x) => quantile(x.start, 0.95)));
     const ceilApproveP95 = median(ceil.map((x) => quantile(x.approve, 0.95)));
+    const svcCpu = median(svc.map((x) => x.cpuMsPerInstance));
+    const ceilCpu = median(ceil.map((x) => x.cpuMsPerInstance));
     metrics.push(
       { name: `${label}_completed_instances_per_s`, value: round(svcRate, 1), unit: '1/s', ...(label === 'mariadb' ? { target: 100 } : {}), better: 'higher' },
       { name: `${label}_task_completions_per_s`, value: round(svcRate * TASKS_PER_INSTANCE, 1), unit: '1/s', better: 'higher' },
@@ -271,9 +277,11 @@ async function onDatabase(label: 'sqlite' | 'mariadb', metrics: Metric[], lines:
       { name: `${label}_start_p95_ms`, value: round(startP95, 2), unit: 'ms', better: 'lower' },
       { name: `${label}_approve_p95_ms`, value: round(approveP95, 2), unit: 'ms', better: 'lower' },
       { name: `${label}_driver_approve_p95_ms`, value: round(ceilApproveP95, 2), unit: 'ms', better: 'lower' },
+      { name: `${label}_cpu_ms_per_instance`, value: round(svcCpu, 2), unit: 'ms', better: 'lower' },
+      { name: `${label}_driver_cpu_ms_per_instance`, value: round(ceilCpu, 2), unit: 'ms', better: 'lower' },
     );
     lines.push(
-      `${label.padEnd(8)} service ${svcRate.toFixed(1)} inst/s (${(svcRate * TASKS_PER_INSTANCE).toFixed(0)} tasks/s), start p95 ${startP95.toFixed(1)} ms, approve p95 ${approveP95.toFixed(1)} ms | driver ${ceilRate.toFixed(1)} inst/s, approve p95 ${ceilApproveP95.toFixed(1)} ms | ratio ${(svcRate / ceilRate).toFixed(3)}  [runs: ${svc.map((x) => rate(x).toFixed(0)).join(', ')} vs ${ceil.map((x) => rate(x).toFixed(0)).join(', ')}]`,
+      `${label.padEnd(8)} service ${svcRate.toFixed(1)} inst/s (${(svcRate * TASKS_PER_INSTANCE).toFixed(0)} tasks/s), start p95 ${startP95.toFixed(1)} ms, approve p95 ${approveP95.toFixed(1)} ms | driver ${ceilRate.toFixed(1)} inst/s, approve p95 ${ceilApproveP95.toFixed(1)} ms | ratio ${(svcRate / ceilRate).toFixed(3)} | CPU/instance ${svcCpu.toFixed(1)} vs ${ceilCpu.toFixed(1)} ms  [runs: ${svc.map((x) => rate(x).toFixed(0)).join(', ')} vs ${ceil.map((x) => rate(x).toFixed(0)).join(', ')}]`,
     );
   } finally {
     await db.close();
