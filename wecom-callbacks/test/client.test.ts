@@ -135,16 +135,15 @@ test('issue 6.1: an unknown errcode surfaces as WecomApiError with errcode and e
 
 test('issue 6.1: WECOM_API_BASE is the default base URL', (t) => {
   const saved = process.env.WECOM_API_BASE;
-  process.env.WECOM_API_BASE = 'http://127.0.0.1:1/';
-  try {
-    t.is(new WecomClient({ corpId: 'ww1', secret: 's' }).apiBase, 'http://127.0.0.1:1');
-  } finally {
+  t.teardown(() => {
     if (saved === undefined) delete process.env.WECOM_API_BASE;
     else process.env.WECOM_API_BASE = saved;
-  }
+  });
+  process.env.WECOM_API_BASE = 'http://127.0.0.1:1/';
+  t.is(new WecomClient({ corpId: 'ww1', secret: 's' }).apiBase, 'http://127.0.0.1:1');
   delete process.env.WECOM_API_BASE;
   t.is(new WecomClient({ corpId: 'ww1', secret: 's' }).apiBase, 'https://qyapi.weixin.qq.com');
-  if (saved !== undefined) process.env.WECOM_API_BASE = saved;
+  t.is(new WecomClient({ corpId: 'ww1', secret: 's', apiBase: 'http://fake:3900' }).apiBase, 'http://fake:3900');
 });
 
 test('issue 6.1: clients of one app share a TokenCache; another secret gets its own token', async (t) => {
