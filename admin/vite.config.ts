@@ -12,7 +12,7 @@ export default defineConfig({
     emptyOutDir: true,
     // The intranet serves these files itself; keep the build self-contained and predictable.
     assetsInlineLimit: 0,
-    chunkSizeWarningLimit: 800,
+    chunkSizeWarningLimit: 1500,
   },
   server: {
     port: 5173,

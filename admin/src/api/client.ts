@@ -100,7 +100,8 @@ function urlOf(path: string, query?: Query): string {
 export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
   const m = method.toUpperCase();
   const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' };
-  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  const multipart = typeof FormData !== 'undefined' && opts.body instanceof FormData;
+  if (opts.body !== undefined && !multipart) headers['Content-Type'] = 'application/json';
   if (WRITE_METHODS.has(m) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
 
   let res: Response;
@@ -109,7 +110,7 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
       method: m,
       headers,
       credentials: 'include',
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.body === undefined ? undefined : multipart ? (opts.body as FormData) : JSON.stringify(opts.body),
       signal: opts.signal,
     });
   } catch (err) {
@@ -146,6 +147,8 @@ export const api = {
   put: <T = void>(path: string, body?: unknown, opts?: Omit<RequestOptions, 'body'>) => request<T>('PUT', path, { ...opts, body }),
   patch: <T = void>(path: string, body?: unknown, opts?: Omit<RequestOptions, 'body'>) => request<T>('PATCH', path, { ...opts, body }),
   delete: <T = void>(path: string, opts?: RequestOptions) => request<T>('DELETE', path, opts),
+  /** multipart/form-data upload (POST) */
+  upload: <T>(path: string, form: FormData) => request<T>('POST', path, { body: form }),
 };
 
 /** Human text for any thrown value (ApiError keeps the server's Chinese detail). */

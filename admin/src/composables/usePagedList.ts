@@ -16,11 +16,12 @@ function intOf(v: unknown, fallback: number, allowed?: readonly number[]): numbe
  * A server-paged list whose page and page size live in the URL (`?page=&pageSize=`), so reloading
  * or going back shows the same page.
  */
-export function usePagedList<T>(fetchPage: (q: PageQuery) => Promise<Page<T>>) {
+export function usePagedList<T>(fetchPage: (q: PageQuery) => Promise<Page<T>>, opts: { syncUrl?: boolean; pageSize?: number } = {}) {
+  const syncUrl = opts.syncUrl ?? true;
   const route = useRoute();
   const router = useRouter();
-  const page = ref(intOf(route.query.page, 1));
-  const pageSize = ref(intOf(route.query.pageSize, 20, PAGE_SIZES));
+  const page = ref(syncUrl ? intOf(route.query.page, 1) : 1);
+  const pageSize = ref(syncUrl ? intOf(route.query.pageSize, opts.pageSize ?? 20, PAGE_SIZES) : (opts.pageSize ?? 20));
   const items = shallowRef<T[]>([]);
   const total = ref(0);
   const loading = ref(false);
@@ -47,11 +48,17 @@ export function usePagedList<T>(fetchPage: (q: PageQuery) => Promise<Page<T>>) {
   }
 
   watch([page, pageSize], ([p, s]) => {
-    void router.replace({ query: { ...route.query, page: p > 1 ? String(p) : undefined, pageSize: s !== 20 ? String(s) : undefined } });
+    if (syncUrl) void router.replace({ query: { ...route.query, page: p > 1 ? String(p) : undefined, pageSize: s !== 20 ? String(s) : undefined } });
     void load();
   });
 
   onMounted(load);
 
-  return { page, pageSize, pageSizes: [...PAGE_SIZES], items, total, loading, error, reload: load };
+  /** back to the first page (filters changed) and load */
+  function restart(): void {
+    if (page.value !== 1) page.value = 1; // the watcher loads
+    else void load();
+  }
+
+  return { page, pageSize, pageSizes: [...PAGE_SIZES], items, total, loading, error, reload: load, restart };
 }

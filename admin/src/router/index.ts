@@ -9,6 +9,8 @@ declare module 'vue-router' {
     public?: boolean;
     /** permission the signed-in person needs */
     permission?: string;
+    /** menu entry to highlight (pages below a list, e.g. the designer under 流程设计) */
+    menu?: string;
   }
 }
 
@@ -25,6 +27,11 @@ const routes: RouteRecordRaw[] = [
     component: () => import('../layouts/AdminLayout.vue'),
     children: [
       { path: '', name: 'home', component: () => import('../views/HomeView.vue'), meta: { title: '首页' } },
+      // R12 organisation
+      { path: 'org/departments', name: 'org-departments', component: () => import('../views/org/DepartmentsView.vue'), meta: { title: '部门管理', permission: 'org:manage' } },
+      { path: 'org/people', name: 'org-people', component: () => import('../views/org/PeopleView.vue'), meta: { title: '人员管理', permission: 'org:manage' } },
+      { path: 'org/transfers', name: 'org-transfers', component: () => import('../views/org/TransfersView.vue'), meta: { title: '调动与信息变更', permission: 'org:manage' } },
+      { path: 'org/import', name: 'org-import', component: () => import('../views/org/ImportView.vue'), meta: { title: '组织架构导入', permission: 'org:manage' } },
       {
         path: 'audit',
         name: 'audit',
