@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import ExcelJS from 'exceljs';
 import { inUnitOfWork, seedDemoHospital, type Database } from '@oa/db';
 import { startTestApp, USER_PASSWORD, type TestApp } from './helpers/app.ts';
+import { handoverRegistry } from '../src/org/people.ts';
 import type { HttpClient, Res } from './helpers/client.ts';
 
 // Issue 3 item 7 (R12.0, M7) and "Bad input": Excel template, export and import through HTTP. A dry
@@ -10,8 +11,11 @@ import type { HttpClient, Res } from './helpers/client.ts';
 // the same file twice changes nothing the second time; export → import is lossless.
 
 const BASE = '/api/v1/org/excel';
-const DEPT_H = ['编码', '名称', '上级编码', '类型', '院区编码', '排序'];
-const PEOPLE_H = ['工号', '姓名', '性别', '主部门编码', '兼职部门编码', '岗位编码', '职称编码', '职务编码', '直接上级工号', '手机', '办公电话', '邮箱', '状态'];
+const DEPT_H = ['编码', '名称', '上级编码', '类型', '院区编码', '排序', '负责人工号', '副职工号', '分管领导工号'];
+const PEOPLE_H = ['工号', '姓名', '性别', '主部门编码', '兼职部门编码', '岗位编码', '职称编码', '职务编码', '直接上级工号', '手机', '办公电话', '邮箱', '状态', '接替人工号'];
+/** a workbook from before leadership and handover columns existed (R12.0, M7) */
+const OLD_DEPT_H = DEPT_H.slice(0, 6);
+const OLD_PEOPLE_H = PEOPLE_H.slice(0, 13);
 const ROLE_H = ['工号', '角色编码', '范围部门编码', '含下级'];
 
 type Cell = string | number | Date | boolean | null;
@@ -185,6 +189,8 @@ test('a valid file: the dry run counts and writes nothing; the real run writes e
     departments: { created: 4, updated: 0, unchanged: 0 },
     people: { created: 3, updated: 0, unchanged: 0 },
     roles: { added: 4, removed: 0 },
+    leadership: { updated: 0 },
+    handovers: 0,
   });
   t.deepEqual(await orgState(db), before, 'a dry run writes nothing');
 
@@ -245,6 +251,8 @@ test('a valid file: the dry run counts and writes nothing; the real run writes e
     departments: { created: 0, updated: 0, unchanged: 4 },
     people: { created: 0, updated: 0, unchanged: 3 },
     roles: { added: 0, removed: 0 },
+    leadership: { updated: 0 },
+    handovers: 0,
   });
   const afterSecond = await orgState(db);
   t.deepEqual(afterSecond.depts, afterFirst.depts);
@@ -498,4 +506,233 @@ test('a file that is not an xlsx is refused before reading', async (t) => {
   const r = await c.post(`${BASE}/import?dryRun=true`, { fileId: csv.body.id });
   t.is(r.status, 400);
   t.regex(r.body.detail, /\.xlsx/);
+});
+
+// ---- leadership in the workbook (R12.0, M7) --------------------------------------------------------
+
+/** VALID with leaders: ROOT headed by 10001; NK headed by 10001 with deputies 10004、10002; 分管 NK: 10004 and 10002. */
+function withLeaders(): Sheets {
+  const sheets = structuredClone(VALID);
+  sheets['部门']![2]!.push('10001', null, null); // ROOT
+  sheets['部门']![3]!.push('10001', '10004、10002', '10004,10002'); // NK: order kept, both separators
+  sheets['人员']!.push(['10004', '赵六', null, 'NK', null, null, null, null, null, null, null, null, null]);
+  return sheets;
+}
+
+async function leadersOf(db: Database, code: string) {
+  const { Department, DeptLeader, LeaderInCharge, User } = db.models;
+  const d = (await Department.findOne({ where: { code } }))!;
+  const no = new Map((await User.findAll({ raw: true })).map((u) => [u.id, u.employeeNo]));
+  const rows = await DeptLeader.findAll({ where: { deptId: d.id }, order: [['sort', 'ASC'], ['userId', 'ASC']], raw: true });
+  return {
+    heads: rows.filter((r) => r.kind === 'head').map((r) => no.get(r.userId)),
+    deputies: rows.filter((r) => r.kind === 'deputy').map((r) => no.get(r.userId)),
+    charge: (await LeaderInCharge.findAll({ where: { deptId: d.id }, raw: true })).map((r) => no.get(r.userId)).sort(),
+  };
+}
+
+test('R12.0/M7: heads, deputies (in order) and leaders in charge import from the 部门 sheet; idempotent; absent columns leave leadership untouched; blank cells clear it', async (t) => {
+  const ta = await startTestApp(t);
+  const db = ta.deps.db;
+  await reference(db);
+  const c = await orgAdmin(ta);
+  const sheets = withLeaders();
+
+  const dry = await runImport(c, await workbook(sheets), true);
+  t.deepEqual(dry.body.report.problems, []);
+  t.deepEqual(dry.body.report.counts.leadership, { updated: 2 });
+  t.is(await db.models.DeptLeader.count(), 0, 'a dry run writes nothing');
+
+  const real = await runImport(c, await workbook(sheets), false);
+  t.is(real.body.status, 'done', real.text);
+  t.deepEqual(await leadersOf(db, 'ROOT'), { heads: ['10001'], deputies: [], charge: [] });
+  t.deepEqual(await leadersOf(db, 'NK'), { heads: ['10001'], deputies: ['10004', '10002'], charge: ['10002', '10004'] });
+  t.is(await db.models.AuditLog.count({ where: { action: 'org.department.leaders' } }), 2);
+  t.is(await db.models.AuditLog.count({ where: { action: 'org.department.leaders_in_charge' } }), 1);
+  // the resolvers the workflow engine uses see them
+  const nk = await c.get(`/api/v1/org/departments/${(await db.models.Department.findOne({ where: { code: 'NK' } }))!.id}`);
+  t.is(nk.status, 200);
+  t.true(JSON.stringify(nk.body).includes('赵六'));
+
+  // the same file again: nothing changes
+  const again = await runImport(c, await workbook(sheets), false);
+  t.is(again.body.report.changes, 0, JSON.stringify(again.body.report.counts));
+
+  // an old workbook without the leadership columns imports and leaves leadership as it is
+  const old: Sheets = {
+    部门: [OLD_DEPT_H, ...sheets['部门']!.slice(1).map((r) => r.slice(0, 6))],
+    人员: [OLD_PEOPLE_H, ...sheets['人员']!.slice(1).map((r) => r.slice(0, 13))],
+  };
+  const o = await runImport(c, await workbook(old), false);
+  t.is(o.body.status, 'done', o.text);
+  t.is(o.body.report.changes, 0);
+  t.deepEqual(await leadersOf(db, 'NK'), { heads: ['10001'], deputies: ['10004', '10002'], charge: ['10002', '10004'] });
+
+  // only the 副职工号 column: deputies reordered, heads and leaders in charge untouched
+  const onlyDeputies: Sheets = { 部门: [['编码', '名称', '类型', '副职工号'], ['NK', '内科', '临床', '10002、10004']] };
+  const r1 = await runImport(c, await workbook(onlyDeputies), false);
+  t.deepEqual(r1.body.report.counts.leadership, { updated: 1 });
+  t.deepEqual(await leadersOf(db, 'NK'), { heads: ['10001'], deputies: ['10002', '10004'], charge: ['10002', '10004'] });
+  // promoting a deputy to head takes them off the deputies
+  const promote: Sheets = { 部门: [['编码', '名称', '类型', '负责人工号'], ['NK', '内科', '临床', '10004']] };
+  await runImport(c, await workbook(promote), false);
+  t.deepEqual(await leadersOf(db, 'NK'), { heads: ['10004'], deputies: ['10002'], charge: ['10002', '10004'] });
+  // a blank cell in a present column: none of that kind
+  const clear: Sheets = { 部门: [['编码', '名称', '类型', '副职工号', '分管领导工号'], ['NK', '内科', '临床', null, '']] };
+  const r2 = await runImport(c, await workbook(clear), false);
+  t.is(r2.body.status, 'done', r2.text);
+  t.deepEqual(await leadersOf(db, 'NK'), { heads: ['10004'], deputies: [], charge: [] });
+});
+
+test('R12.0/M7: bad leadership cells are reported by sheet, row and column in Chinese and change nothing', async (t) => {
+  const ta = await startTestApp(t);
+  const db = ta.deps.db;
+  await reference(db);
+  const c = await orgAdmin(ta);
+  await runImport(c, await workbook(withLeaders()), false);
+  const sheets = withLeaders();
+  sheets['部门']![1]!.push('99999', null, null); // NK-1: unknown head
+  sheets['部门']![2]![6] = '10003'; // ROOT: 10003 is 停用 in this file
+  sheets['部门']![3]![7] = '10004、10001、10004'; // NK: the head as deputy, and a duplicate
+  sheets['部门']![4]!.push(null, null, '10002;10003'); // YWB: a disabled leader in charge
+  await expectProblems(t, ta, c, await workbook(sheets), [
+    ['部门', 2, '负责人工号', /负责人工号中的工号「99999」不存在（本文件人员表和系统中都没有）/],
+    ['部门', 3, '负责人工号', /「王五」（工号 10003）在本文件中状态为停用，不能担任部门负责人/],
+    ['部门', 4, '副职工号', /工号「10004」在「副职工号」中重复/],
+    ['部门', 4, '副职工号', /「张三」（工号 10001）已是本部门负责人，不能同时是副职/],
+    ['部门', 5, '分管领导工号', /「王五」（工号 10003）在本文件中状态为停用，不能担任分管领导/],
+  ]);
+  // a person disabled in the system (not in this file) cannot lead either
+  const other: Sheets = { 部门: [['编码', '名称', '类型', '负责人工号'], ['YWB', '医务部', '行政', '10003']] };
+  await expectProblems(t, ta, c, await workbook(other), [['部门', 2, '负责人工号', /「王五」（工号 10003）已停用，不能担任部门负责人/]]);
+});
+
+// ---- disabling through the import hands over (R12.0 with item 1's handover) ---------------------------
+
+test('R12.0: disabling an active person through the import needs 接替人工号 and hands leadership and open work to the successor', async (t) => {
+  const ta = await startTestApp(t);
+  const db = ta.deps.db;
+  await reference(db);
+  const c = await orgAdmin(ta);
+  await runImport(c, await workbook(withLeaders()), false);
+  const { User, AuditLog } = db.models;
+  const id = async (no: string) => (await User.findOne({ where: { employeeNo: no } }))!.id;
+  // a module with open work (as the workflow engine will) registers a handover
+  const moved: [number, number][] = [];
+  handoverRegistry(ta.deps).register('test.work', async (from, to) => {
+    moved.push([from, to]);
+    return { tasks: 2 };
+  });
+
+  // 10001 leads ROOT and NK; the file disables them
+  const off = withLeaders();
+  off['人员']![1]![12] = '停用';
+  off['部门']![2]![6] = null; // ROOT's head cleared in the file (otherwise a disabled head is refused)
+  off['部门']![3]![6] = null;
+  // …without a successor: the dry run says so, for a workbook without the column too
+  await expectProblems(t, ta, c, await workbook(off), [['人员', 2, '接替人工号', /停用在职人员「张三」（工号 10001）时必须填写接替人工号/]]);
+  const oldLayout: Sheets = { 人员: [OLD_PEOPLE_H, ['10001', '张三', '男', 'NK', null, null, null, null, null, null, null, null, '停用']] };
+  await expectProblems(t, ta, c, await workbook(oldLayout), [['人员', 2, '接替人工号', /必须填写接替人工号.*请在人员表中增加「接替人工号」列/]]);
+  // …with a successor who is disabled, unknown, or the person themself
+  for (const [no, reason] of [
+    ['10003', /接替人「王五」（工号 10003）在本文件中被停用，请选择在职人员/],
+    ['88888', /接替人工号「88888」不存在/],
+    ['10001', /接替人不能是被停用的本人/],
+  ] as const) {
+    off['人员']![1]![13] = no;
+    await expectProblems(t, ta, c, await workbook(off), [['人员', 2, '接替人工号', reason]]);
+  }
+  t.deepEqual(moved, [], 'no handover ran for a refused file');
+
+  // the old layout with leadership kept: 10001 stays head of ROOT and NK in the system and passes them on
+  const disable: Sheets = { 人员: [PEOPLE_H, ['10001', '张三', '男', 'NK', null, null, null, null, null, null, null, null, '停用', '10002']] };
+  const dry = await runImport(c, await workbook(disable), true);
+  t.deepEqual(dry.body.report.problems, []);
+  t.is(dry.body.report.counts.handovers, 1);
+  t.deepEqual(moved, [], 'a dry run hands nothing over');
+  const real = await runImport(c, await workbook(disable), false);
+  t.is(real.body.status, 'done', real.text);
+  const zhang = (await User.findByPk(await id('10001')))!;
+  t.is(zhang.status, 'disabled');
+  t.is(zhang.successorId, await id('10002'));
+  // ROOT: 10002 takes the head place; NK: 10002 was a deputy and becomes head (the stronger place)
+  t.deepEqual(await leadersOf(db, 'ROOT'), { heads: ['10002'], deputies: [], charge: [] });
+  t.deepEqual(await leadersOf(db, 'NK'), { heads: ['10002'], deputies: ['10004'], charge: ['10002', '10004'] });
+  t.deepEqual(moved, [[await id('10001'), await id('10002')]]);
+  const audit = (await AuditLog.findOne({ where: { action: 'org.person.disable' }, raw: true }))!;
+  const detail = JSON.parse(audit.detail ?? 'null');
+  t.is(detail.via, 'import');
+  t.is(detail.successor.id, await id('10002'));
+  t.deepEqual(detail.handover, { 'test.work': { tasks: 2 } });
+  t.is(detail.movedLeaders.length, 2);
+  // the same file again changes nothing: 10001 is already disabled
+  const again = await runImport(c, await workbook(disable), false);
+  t.is(again.body.report.changes, 0);
+  t.is(moved.length, 1);
+
+  // an export names the successor of a disabled person; it imports back unchanged
+  const book = await readBook((await c.get(`${BASE}/export`)).bytes);
+  const row = book['人员']!.find((r) => r[0] === '10001')!;
+  t.is(row[12], '停用');
+  t.is(row[13], '10002');
+  t.is(book['部门']!.find((r) => r[0] === 'NK')![6], '10002');
+});
+
+test('R12.0: the importer cannot disable themself, nor a 三员 administrator', async (t) => {
+  const ta = await startTestApp(t);
+  const db = ta.deps.db;
+  await reference(db);
+  const c = await orgAdmin(ta);
+  await runImport(c, await workbook(VALID), false);
+  const { User, UserRole, Role } = db.models;
+  await User.update({ employeeNo: '90000' }, { where: { username: 'org.admin' } });
+  const sys = (await Role.findOne({ where: { code: 'sysadmin' } }))!;
+  await UserRole.create({ userId: (await User.findOne({ where: { employeeNo: '10002' } }))!.id, roleId: sys.id });
+  const file: Sheets = {
+    人员: [
+      PEOPLE_H,
+      ['90000', '组织管理员', null, 'NK', null, null, null, null, null, null, null, null, '停用', '10001'],
+      ['10002', '李四', '女', 'NK-1', null, 'HLG', null, null, 10001, null, null, null, '停用', '10001'],
+    ],
+  };
+  await expectProblems(t, ta, c, await workbook(file), [
+    ['人员', 2, '状态', /不能通过导入停用您自己的账号/],
+    ['人员', 3, '状态', /「李四」（工号 10002）担任三员管理员角色，不能通过导入停用/],
+  ]);
+});
+
+test('R12.0/M7: the template has the leadership and successor columns; export → import of leadership is lossless on the demo hospital', async (t) => {
+  const ta = await startTestApp(t);
+  await seedDemo(ta);
+  const db = ta.deps.db;
+  const c = await orgAdmin(ta);
+  const tpl = await readBook((await c.get(`${BASE}/template`)).bytes);
+  t.deepEqual(tpl['部门'], [DEPT_H]);
+  t.deepEqual(tpl['人员'], [PEOPLE_H]);
+  t.true(tpl['说明']!.some((r) => String(r[3] ?? '').includes('接替人工号')));
+
+  const e1 = await c.get(`${BASE}/export`);
+  const book1 = await readBook(e1.bytes);
+  const depts = book1['部门']!.slice(1);
+  t.true(depts.some((r) => r[6]), 'some department has a head');
+  t.true(depts.some((r) => r[8]), 'some department has a leader in charge');
+  t.is(
+    depts.reduce((n, r) => n + (r[6] ? String(r[6]).split('、').length : 0) + (r[7] ? String(r[7]).split('、').length : 0), 0),
+    await db.models.DeptLeader.count(),
+    'every head and deputy is in the file',
+  );
+  t.is(depts.reduce((n, r) => n + (r[8] ? String(r[8]).split('、').length : 0), 0), await db.models.LeaderInCharge.count());
+
+  // change the leadership everywhere…
+  const { DeptLeader, LeaderInCharge } = db.models;
+  const some = (await DeptLeader.findAll({ limit: 3, raw: true })).map((l) => l.deptId);
+  await DeptLeader.destroy({ where: { deptId: some } });
+  const charge = (await LeaderInCharge.findOne({ raw: true }))!;
+  await LeaderInCharge.destroy({ where: { deptId: charge.deptId } });
+  const dry = await runImport(c, e1.bytes, true);
+  t.true(dry.body.report.counts.leadership.updated >= 2, JSON.stringify(dry.body.report.counts));
+  // …and importing the first export brings it all back
+  const real = await runImport(c, e1.bytes, false);
+  t.is(real.body.status, 'done', real.text);
+  t.deepEqual(await readBook((await c.get(`${BASE}/export`)).bytes), book1);
 });

@@ -5,14 +5,21 @@ import type { DeptKind, UserStatus } from '@oa/db';
  * template, the export and the import all use these definitions, so an export imports back
  * unchanged (round trip).
  *
- * 部门  编码*, 名称*, 上级编码, 类型* (临床/医技/行政/后勤), 院区编码, 排序
+ * 部门  编码*, 名称*, 上级编码, 类型* (临床/医技/行政/后勤), 院区编码, 排序,
+ *       负责人工号, 副职工号, 分管领导工号 (R12.0, M7: several employee numbers separated by 、 or
+ *       a comma, in order; the leaders of the department on that row)
  * 人员  工号*, 姓名*, 性别 (男/女), 主部门编码*, 兼职部门编码 (逗号分隔), 岗位编码, 职称编码,
- *       职务编码, 直接上级工号, 手机, 办公电话, 邮箱, 状态 (在职/停用)
+ *       职务编码, 直接上级工号, 手机, 办公电话, 邮箱, 状态 (在职/停用),
+ *       接替人工号 (required when the row disables a person who is active now: their leadership
+ *       and open work are handed over to this person, as when disabling through the people API)
  * 角色  工号*, 角色编码*, 范围部门编码 (空 = 全院), 含下级 (是/否，空 = 是)
  *
  * `*` marks columns whose header must be present. Any other column may be left out of the sheet:
  * a column that is absent leaves that field of existing rows as it is; a blank cell in a column
- * that is present clears the field (or, for 排序 and 状态, keeps / defaults it).
+ * that is present clears the field (or, for 排序 and 状态, keeps / defaults it). For the leadership
+ * columns: an absent column leaves that kind of leadership of every department untouched; a blank
+ * cell in a present column means the department has none of that kind (leaders without an employee
+ * number, who cannot be named in a file, are always kept).
  */
 
 export type CellType = 'text' | 'int';
@@ -46,7 +53,7 @@ const col = <K extends string>(key: K, header: string, required: boolean, width:
   ...extra,
 });
 
-export const DEPT_SHEET: SheetDef<'code' | 'name' | 'parentCode' | 'kind' | 'campusCode' | 'sort'> = {
+export const DEPT_SHEET: SheetDef<'code' | 'name' | 'parentCode' | 'kind' | 'campusCode' | 'sort' | 'headNos' | 'deputyNos' | 'chargeNos'> = {
   name: '部门',
   maxRows: 5_000,
   columns: [
@@ -56,11 +63,14 @@ export const DEPT_SHEET: SheetDef<'code' | 'name' | 'parentCode' | 'kind' | 'cam
     col('kind', '类型', true, 10, '必填：临床、医技、行政、后勤'),
     col('campusCode', '院区编码', false, 12, '系统中已有的院区编码；空表示不属于某个院区', { max: 32 }),
     col('sort', '排序', false, 8, '同级排序，小的在前；非负整数', { type: 'int' }),
+    col('headNos', '负责人工号', false, 18, '部门负责人的工号，多人用「、」或逗号分隔，按先后顺序；空表示没有负责人；没有此列时负责人保持不变', { max: 1000 }),
+    col('deputyNos', '副职工号', false, 18, '部门副职的工号，多人用「、」或逗号分隔，按先后顺序；空表示没有副职；没有此列时副职保持不变', { max: 1000 }),
+    col('chargeNos', '分管领导工号', false, 18, '分管本部门的领导的工号，多人用「、」或逗号分隔；空表示没有分管领导；没有此列时分管领导保持不变', { max: 1000 }),
   ],
 };
 
 export const PEOPLE_SHEET: SheetDef<
-  'employeeNo' | 'name' | 'gender' | 'deptCode' | 'secondaryCodes' | 'postCode' | 'titleCode' | 'positionCode' | 'superiorNo' | 'mobile' | 'workPhone' | 'email' | 'status'
+  'employeeNo' | 'name' | 'gender' | 'deptCode' | 'secondaryCodes' | 'postCode' | 'titleCode' | 'positionCode' | 'superiorNo' | 'mobile' | 'workPhone' | 'email' | 'status' | 'successorNo'
 > = {
   name: '人员',
   maxRows: 20_000,
@@ -78,6 +88,7 @@ export const PEOPLE_SHEET: SheetDef<
     col('workPhone', '办公电话', false, 14, '', { max: 32 }),
     col('email', '邮箱', false, 24, '', { max: 128 }),
     col('status', '状态', false, 8, '在职或停用；空表示在职'),
+    col('successorNo', '接替人工号', false, 14, '把在职人员改为停用时必填：其部门负责人、副职、分管领导职务和待办工作交给此人（须为在职人员）；其他行可空', { max: 32 }),
   ],
 };
 

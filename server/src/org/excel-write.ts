@@ -44,6 +44,8 @@ function addGuide(wb: ExcelJS.Workbook): void {
     '第 1 行是列名，数据从第 2 行开始；不要合并单元格，不要在数据区插入标题或合计行。',
     '导入按「部门编码」更新或新建部门，按「工号」更新或新建人员；重复导入同一文件不会产生任何变化。',
     '缺少某个非必填列时，已有数据的该项保持不变；列存在但单元格为空时，该项被清空。',
+    '「负责人工号」「副职工号」「分管领导工号」填写该部门的领导，多人用「、」或逗号分隔，按先后顺序；单元格为空表示该部门没有这类领导；缺少这一列时，所有部门的这类领导保持不变。领导须为在职人员，同一人不能既是负责人又是副职。',
+    '把在职人员的状态改为「停用」时必须填写「接替人工号」：其部门负责人、副职、分管领导职务和待办工作将交给接替人（须为在职人员），与在人员管理中停用相同；已停用的人员该列仅作记录。',
     '「角色」表列出的人员，其角色以本表为准（您无权分配的角色不受影响）；未列出的人员角色不变；新建且未列出的人员获得「普通员工」角色。',
     '新建的人员没有密码，通过企业微信登录，或由管理员重置密码后登录。',
     '院区、岗位、职称、职务和角色需先在系统中维护，这里只填写它们的编码。',
@@ -82,7 +84,7 @@ export interface ExportCounts {
 
 /** Everything, in the import's columns: departments parents first, people by number. */
 export async function exportWorkbook(db: Database): Promise<{ buffer: Buffer; counts: ExportCounts }> {
-  const { Department, Campus, Post, Title, Position, User, UserDept, Role, UserRole, UserRoleScope } = db.models;
+  const { Department, Campus, Post, Title, Position, User, UserDept, Role, UserRole, UserRoleScope, DeptLeader, LeaderInCharge } = db.models;
   const [depts, campuses, posts, titles, positions, roles] = await Promise.all([
     Department.findAll({ attributes: ['id', 'code', 'name', 'parentId', 'kind', 'campusId', 'sort', 'level'], raw: true }),
     Campus.findAll({ attributes: ['id', 'code'], raw: true }),
@@ -93,7 +95,7 @@ export async function exportWorkbook(db: Database): Promise<{ buffer: Buffer; co
   ]);
   const users = await User.findAll({
     where: { employeeNo: { [Op.ne]: null } },
-    attributes: ['id', 'employeeNo', 'name', 'gender', 'deptId', 'postId', 'titleId', 'positionId', 'superiorId', 'mobile', 'workPhone', 'email', 'status'],
+    attributes: ['id', 'employeeNo', 'name', 'gender', 'deptId', 'postId', 'titleId', 'positionId', 'superiorId', 'mobile', 'workPhone', 'email', 'status', 'successorId'],
     raw: true,
   });
   const codeOf = (rows: { id: number; code: string }[]) => {
@@ -109,11 +111,26 @@ export async function exportWorkbook(db: Database): Promise<{ buffer: Buffer; co
   const noOf = new Map<number, string>(users.map((u) => [u.id, u.employeeNo!]));
   const exported = new Set(users.map((u) => u.id));
 
-  const [secondary, globalRoles, scopes] = await Promise.all([
+  const [secondary, globalRoles, scopes, leaders, charge] = await Promise.all([
     UserDept.findAll({ raw: true }),
     UserRole.findAll({ raw: true }),
     UserRoleScope.findAll({ raw: true }),
+    DeptLeader.findAll({ order: [['sort', 'ASC'], ['userId', 'ASC']], raw: true }),
+    LeaderInCharge.findAll({ raw: true }),
   ]);
+  // leadership (R12.0, M7): employee numbers in order, joined with 、; people without one cannot be named
+  const byNoText = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+  const listOf = (rows: { deptId: number; userId: number }[]) => {
+    const m = new Map<number, string[]>();
+    for (const r of rows) {
+      const no = noOf.get(r.userId);
+      if (no) (m.get(r.deptId) ?? m.set(r.deptId, []).get(r.deptId)!).push(no);
+    }
+    return (deptId: number) => m.get(deptId)?.join('、') || null;
+  };
+  const headsOf = listOf(leaders.filter((l) => l.kind === 'head'));
+  const deputiesOf = listOf(leaders.filter((l) => l.kind === 'deputy'));
+  const chargeOf = listOf([...charge].sort((a, b) => byNoText(noOf.get(a.userId) ?? '', noOf.get(b.userId) ?? '')));
   const secondaryOf = new Map<number, string[]>();
   for (const s of secondary) {
     const code = dept(s.deptId);
@@ -122,7 +139,7 @@ export async function exportWorkbook(db: Database): Promise<{ buffer: Buffer; co
 
   const deptRows: Row[] = [...depts]
     .sort((a, b) => a.level - b.level || a.sort - b.sort || a.code.localeCompare(b.code))
-    .map((d) => [d.code, d.name, dept(d.parentId), KIND_LABELS[d.kind] ?? d.kind, campus(d.campusId), d.sort]);
+    .map((d) => [d.code, d.name, dept(d.parentId), KIND_LABELS[d.kind] ?? d.kind, campus(d.campusId), d.sort, headsOf(d.id), deputiesOf(d.id), chargeOf(d.id)]);
   const byNo = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
   const peopleRows: Row[] = [...users]
     .sort((a, b) => byNo(a.employeeNo!, b.employeeNo!))
@@ -140,6 +157,8 @@ export async function exportWorkbook(db: Database): Promise<{ buffer: Buffer; co
       u.workPhone,
       u.email,
       STATUS_LABELS[u.status as UserStatus] ?? u.status,
+      // who took over when the person was disabled (kept as a record)
+      u.status === 'disabled' && u.successorId !== null ? (noOf.get(u.successorId) ?? null) : null,
     ]);
   const roleRows: Row[] = [
     ...globalRoles.filter((r) => exported.has(r.userId) && role(r.roleId)).map((r) => [noOf.get(r.userId)!, role(r.roleId), null, null] as Row),

@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
-import { inUnitOfWork, literal, UniqueConstraintError, type Actor, type Database, type DeptKind, type Transaction, type UnitOfWork, type UserStatus } from '@oa/db';
+import { inUnitOfWork, literal, UniqueConstraintError, type Actor, type Database, type DeptKind, type LeaderKind, type Transaction, type UnitOfWork, type UserStatus } from '@oa/db';
 import type { Clock } from '../clock.ts';
 import type { Permission } from '../access/permissions.ts';
 import { normaliseUsername } from '../auth/passwords.ts';
 import { GENDERS, KIND_BY_LABEL, STATUS_BY_LABEL } from './excel-format.ts';
+import { ADMIN_ROLE_CODES, handoverRegistry } from './people.ts';
 import { readWorkbook, type CellValue, type ImportProblem, type ParsedRow, type ParsedSheet, type ParsedWorkbook } from './excel-read.ts';
 
 /**
@@ -13,6 +14,16 @@ import { readWorkbook, type CellValue, type ImportProblem, type ParsedRow, type 
  * one unit of work (departments locked, people guarded by their version), checks again and writes
  * the plan with its audit rows: all or nothing. Departments are matched by code and people by
  * employee number, both without regard to case; applying the same file twice changes nothing.
+ *
+ * Leadership (R12.0, M7): the 部门 sheet's 负责人工号, 副职工号 and 分管领导工号 columns name each
+ * department's heads and deputies (in order) and its leaders in charge. A column the sheet lacks
+ * leaves that kind of leadership untouched everywhere; a blank cell in a present column means none.
+ * Leaders must be active at the end of the import; people without an employee number are kept.
+ *
+ * Disabling (状态 在职 → 停用) hands over like PeopleService.disable: 接替人工号 is required, and in
+ * the same transaction the person's remaining department leadership and leader-in-charge rows pass
+ * to the successor, every registered handover moves their open work, successorId is recorded and
+ * `org.person.disable` is audited.
  *
  * Imported people get no password (passwordHash null): they sign in through WeCom, or an
  * administrator issues a personal initial password with the reset function. A shared initial
@@ -39,6 +50,10 @@ export interface ImportCounts {
   people: SideCounts;
   /** role memberships (global or department-scoped) */
   roles: { added: number; removed: number };
+  /** departments whose heads, deputies or leaders in charge change (R12.0) */
+  leadership: { updated: number };
+  /** active people disabled by the file, each with a handover to their successor */
+  handovers: number;
 }
 
 export interface ImportReport {
@@ -108,6 +123,7 @@ interface UserSnap {
   workPhone: string | null;
   email: string | null;
   status: UserStatus;
+  successorId: number | null;
   version: number;
 }
 
@@ -135,12 +151,17 @@ interface Snapshot {
   secondary: Map<number, Set<number>>;
   globalRoles: Map<number, Set<number>>;
   scopes: Map<number, { roleId: number; deptId: number; subtree: boolean }[]>;
+  /** per department, ordered by sort then user */
+  leaders: Map<number, { userId: number; kind: LeaderKind }[]>;
+  /** per department: leaders in charge */
+  charge: Map<number, number[]>;
+  adminRoleIds: Set<number>;
 }
 
 const lc = (s: string) => s.toLowerCase();
 
 async function loadSnapshot(db: Database, t?: Transaction): Promise<Snapshot> {
-  const { Department, User, Campus, Post, Title, Position, Role, UserDept, UserRole, UserRoleScope } = db.models;
+  const { Department, User, Campus, Post, Title, Position, Role, UserDept, UserRole, UserRoleScope, DeptLeader, LeaderInCharge } = db.models;
   const transaction = t;
   // departments locked in id order, like a move: paths are recomputed from the tree as it is
   const depts = (await Department.findAll({
@@ -151,7 +172,7 @@ async function loadSnapshot(db: Database, t?: Transaction): Promise<Snapshot> {
     ...(t ? { lock: t.LOCK.UPDATE } : {}),
   })) as DeptSnap[];
   const users = (await User.findAll({
-    attributes: ['id', 'employeeNo', 'username', 'name', 'gender', 'deptId', 'postId', 'titleId', 'positionId', 'superiorId', 'mobile', 'workPhone', 'email', 'status', 'version'],
+    attributes: ['id', 'employeeNo', 'username', 'name', 'gender', 'deptId', 'postId', 'titleId', 'positionId', 'superiorId', 'mobile', 'workPhone', 'email', 'status', 'successorId', 'version'],
     raw: true,
     transaction,
   })) as UserSnap[];
@@ -164,10 +185,12 @@ async function loadSnapshot(db: Database, t?: Transaction): Promise<Snapshot> {
     return m;
   };
   const toSets = (m: Map<number, number[]>) => new Map([...m].map(([k, v]) => [k, new Set(v)]));
-  const [secondary, globalRoles, scopes] = await Promise.all([
+  const [secondary, globalRoles, scopes, leaders, charge] = await Promise.all([
     UserDept.findAll({ raw: true, transaction }),
     UserRole.findAll({ raw: true, transaction }),
     UserRoleScope.findAll({ attributes: ['userId', 'roleId', 'deptId', 'subtree'], raw: true, transaction }),
+    DeptLeader.findAll({ order: [['sort', 'ASC'], ['userId', 'ASC']], raw: true, transaction }),
+    LeaderInCharge.findAll({ order: [['userId', 'ASC']], raw: true, transaction }),
   ]);
   return {
     depts,
@@ -190,6 +213,17 @@ async function loadSnapshot(db: Database, t?: Transaction): Promise<Snapshot> {
       (r) => r.userId,
       (r) => ({ roleId: r.roleId, deptId: r.deptId, subtree: !!r.subtree }),
     ),
+    leaders: group(
+      leaders,
+      (r) => r.deptId,
+      (r) => ({ userId: r.userId, kind: r.kind }),
+    ),
+    charge: group(
+      charge,
+      (r) => r.deptId,
+      (r) => r.userId,
+    ),
+    adminRoleIds: new Set(roles.filter((r) => ADMIN_ROLE_CODES.has(r.code)).map((r) => r.id)),
   };
 }
 
@@ -238,6 +272,17 @@ interface PersonItem {
   secondary: Key[] | undefined;
   /** undefined: keep; null: none */
   superior: Key | null | undefined;
+  /** who takes over: set when the file disables an active person (handover) or creates a disabled one (record) */
+  successor: Key | undefined;
+}
+
+/** The leadership a row of the 部门 sheet sets (R12.0, M7); undefined: the column is absent, keep. */
+interface LeaderItem {
+  row: number;
+  dept: Key;
+  heads: Key[] | undefined;
+  deputies: Key[] | undefined;
+  charge: Key[] | undefined;
 }
 
 interface RoleWish {
@@ -252,6 +297,7 @@ interface Plan {
   people: PersonItem[];
   /** per person key, for people listed in the 角色 sheet */
   roleWishes: Map<Key, RoleWish>;
+  leadership: LeaderItem[];
   manageable: Set<number>;
   staffRoleId: number | null;
   rows: ImportReport['rows'];
@@ -274,7 +320,7 @@ function asCode(v: CellValue | undefined): string | null {
 }
 
 /** Check the workbook against the organisation; problems, or what would change. */
-export function planImport(wb: ParsedWorkbook, s: Snapshot, perms: ReadonlySet<string>): Plan {
+export function planImport(wb: ParsedWorkbook, s: Snapshot, perms: ReadonlySet<string>, actorId: number | null = null): Plan {
   const problems: ImportProblem[] = [...wb.problems];
   const sheetOf = (name: string) => wb.sheets.find((x) => x.def.name === name && x.usable) as ParsedSheet<string> | undefined;
   const say = (sheet: string, r: ParsedRow<string>, header: string, reason: string) => {
@@ -286,8 +332,10 @@ export function planImport(wb: ParsedWorkbook, s: Snapshot, perms: ReadonlySet<s
 
   // ---- departments
   const fileDepts = new Map<string, DeptItem & { parentCode: string | null; parentPresent: boolean }>();
+  /** the leadership cells of each department row, read once the people are known */
+  const leaderCells: { row: ParsedRow<string>; key: Key; cells: Partial<Record<'headNos' | 'deputyNos' | 'chargeNos', string>> }[] = [];
   for (const r of deptSheet?.rows ?? []) {
-    const v = r.values as Values<'code' | 'name' | 'parentCode' | 'kind' | 'campusCode' | 'sort'>;
+    const v = r.values as Values<'code' | 'name' | 'parentCode' | 'kind' | 'campusCode' | 'sort' | 'headNos' | 'deputyNos' | 'chargeNos'>;
     const S = '部门';
     const code = asCode(v.code);
     if (!code) {
@@ -318,6 +366,9 @@ export function planImport(wb: ParsedWorkbook, s: Snapshot, perms: ReadonlySet<s
       if (campusId === undefined) say(S, r, '院区编码', `院区编码「${c}」在系统中不存在`);
     }
     const existing = s.deptByCode.get(lc(code));
+    const cells: (typeof leaderCells)[number]['cells'] = {};
+    for (const c of ['headNos', 'deputyNos', 'chargeNos'] as const) if (deptSheet!.columns.has(c) && !r.bad.has(c)) cells[c] = asCode(v[c]) ?? '';
+    leaderCells.push({ row: r, key: existing ? idKey(existing.id) : newKey(lc(code)), cells });
     fileDepts.set(lc(code), {
       row: r.row,
       key: existing ? idKey(existing.id) : newKey(lc(code)),
@@ -406,12 +457,12 @@ export function planImport(wb: ParsedWorkbook, s: Snapshot, perms: ReadonlySet<s
   }
 
   // ---- people
-  const filePeople = new Map<string, PersonItem & { superiorNo: string | null; superiorPresent: boolean }>();
+  const filePeople = new Map<string, PersonItem & { superiorNo: string | null; superiorPresent: boolean; successorNo: string | null; successorBad: boolean }>();
   const cols = peopleSheet?.columns ?? new Set<string>();
   for (const r of peopleSheet?.rows ?? []) {
     const S = '人员';
     const v = r.values as Values<
-      'employeeNo' | 'name' | 'gender' | 'deptCode' | 'secondaryCodes' | 'postCode' | 'titleCode' | 'positionCode' | 'superiorNo' | 'mobile' | 'workPhone' | 'email' | 'status'
+      'employeeNo' | 'name' | 'gender' | 'deptCode' | 'secondaryCodes' | 'postCode' | 'titleCode' | 'positionCode' | 'superiorNo' | 'mobile' | 'workPhone' | 'email' | 'status' | 'successorNo'
     >;
     const no = asCode(v.employeeNo);
     if (!no) {
@@ -522,6 +573,9 @@ export function planImport(wb: ParsedWorkbook, s: Snapshot, perms: ReadonlySet<s
       superior: undefined,
       superiorNo: asCode(v.superiorNo),
       superiorPresent: cols.has('superiorNo') && !r.bad.has('superiorNo'),
+      successor: undefined,
+      successorNo: cols.has('successorNo') && !r.bad.has('successorNo') ? asCode(v.successorNo) : null,
+      successorBad: r.bad.has('successorNo'),
     });
   }
   const personKeyOf = (no: string): Key | undefined => {
@@ -570,6 +624,99 @@ export function planImport(wb: ParsedWorkbook, s: Snapshot, perms: ReadonlySet<s
       }
       for (const k of path) state.set(k, 2);
     }
+  }
+
+  // ---- people as the file leaves them: who is active, and how to name them in a reason
+  const personByKey = new Map([...filePeople.values()].map((p) => [p.key, p]));
+  const finalStatus = (k: Key): UserStatus | undefined => {
+    const f = personByKey.get(k);
+    if (f) return f.fields.status;
+    const id = keyId(k);
+    return id !== null ? s.userById.get(id)?.status : undefined;
+  };
+  const personName = (k: Key): string => {
+    const f = personByKey.get(k);
+    if (f) return `「${f.fields.name || f.employeeNo}」（工号 ${f.employeeNo}）`;
+    const u = s.userById.get(keyId(k) ?? -1);
+    return u ? `「${u.name}」（工号 ${u.employeeNo ?? u.username}）` : k;
+  };
+
+  // ---- disabling hands over (like PeopleService.disable): the successor is named in 接替人工号
+  for (const p of filePeople.values()) {
+    const S = '人员';
+    const goingOff = !!p.existing && p.existing.status === 'active' && p.fields.status === 'disabled';
+    const at = (column: string, reason: string) => problems.push({ sheet: S, row: p.row, column, reason });
+    if (goingOff) {
+      const who = personName(p.key);
+      if (actorId !== null && p.existing!.id === actorId) at('状态', '不能通过导入停用您自己的账号');
+      if ([...(s.globalRoles.get(p.existing!.id) ?? [])].some((r) => s.adminRoleIds.has(r))) {
+        at('状态', `${who}担任三员管理员角色，不能通过导入停用，请先由系统管理员移交其管理员职责`);
+      }
+      if (p.successorBad) continue;
+      if (!p.successorNo) {
+        at(
+          '接替人工号',
+          `停用在职人员${who}时必须填写接替人工号：其部门领导职务和待办工作将交给接替人${cols.has('successorNo') ? '' : '（请在人员表中增加「接替人工号」列）'}`,
+        );
+        continue;
+      }
+    } else if (p.existing || p.fields.status !== 'disabled' || !p.successorNo || p.successorBad) {
+      // an active person, or one already disabled: the column is only a record, nothing to hand over
+      continue;
+    }
+    const no = p.successorNo!;
+    if (lc(no) === lc(p.employeeNo)) {
+      at('接替人工号', '接替人不能是被停用的本人');
+      continue;
+    }
+    const k = personKeyOf(no);
+    if (!k) {
+      at('接替人工号', `接替人工号「${no}」不存在（本文件人员表和系统中都没有）`);
+      continue;
+    }
+    if (goingOff && finalStatus(k) !== 'active') {
+      at('接替人工号', `接替人${personName(k)}${personByKey.get(k)?.fields.status === 'disabled' ? '在本文件中被停用' : '已停用'}，请选择在职人员`);
+      continue;
+    }
+    p.successor = k;
+  }
+
+  // ---- leadership (R12.0, M7): heads and deputies in order, leaders in charge
+  const leadership: LeaderItem[] = [];
+  const LIMITS = { headNos: 20, deputyNos: 50, chargeNos: 20 } as const;
+  const HEADERS = { headNos: '负责人工号', deputyNos: '副职工号', chargeNos: '分管领导工号' } as const;
+  const ROLE_OF = { headNos: '部门负责人', deputyNos: '部门副职', chargeNos: '分管领导' } as const;
+  for (const { row, key, cells } of leaderCells) {
+    const item: LeaderItem = { row: row.row, dept: key, heads: undefined, deputies: undefined, charge: undefined };
+    const parse = (c: 'headNos' | 'deputyNos' | 'chargeNos'): Key[] | undefined => {
+      const cell = cells[c];
+      if (cell === undefined) return undefined;
+      const header = HEADERS[c];
+      const out: Key[] = [];
+      const seen = new Set<string>();
+      const nos = cell.split(LIST_SPLIT).filter(Boolean);
+      if (nos.length > LIMITS[c]) say('部门', row, header, `「${header}」最多填写 ${LIMITS[c]} 人，这里有 ${nos.length} 人`);
+      for (const no of nos) {
+        if (seen.has(lc(no))) {
+          say('部门', row, header, `工号「${no}」在「${header}」中重复`);
+          continue;
+        }
+        seen.add(lc(no));
+        const k = personKeyOf(no);
+        if (!k) say('部门', row, header, `${header}中的工号「${no}」不存在（本文件人员表和系统中都没有）`);
+        else if (finalStatus(k) !== 'active') {
+          say('部门', row, header, `${personName(k)}${personByKey.get(k)?.fields.status === 'disabled' ? '在本文件中状态为停用' : '已停用'}，不能担任${ROLE_OF[c]}`);
+        } else out.push(k);
+      }
+      return out;
+    };
+    item.heads = parse('headNos');
+    item.deputies = parse('deputyNos');
+    item.charge = parse('chargeNos');
+    for (const k of item.deputies ?? []) {
+      if (item.heads?.includes(k)) say('部门', row, '副职工号', `${personName(k)}已是本部门负责人，不能同时是副职`);
+    }
+    if (item.heads || item.deputies || item.charge) leadership.push(item);
   }
 
   // ---- roles: only roles whose permissions the importer holds can be granted or taken away
@@ -643,6 +790,7 @@ export function planImport(wb: ParsedWorkbook, s: Snapshot, perms: ReadonlySet<s
     depts,
     people: [...filePeople.values()],
     roleWishes,
+    leadership,
     manageable,
     staffRoleId: staff ? staff.id : null,
     rows: {
@@ -690,6 +838,47 @@ function roleDiff(plan: Plan, s: Snapshot, person: Key, isNew: boolean): RoleDif
   return d;
 }
 
+interface LeaderDiff {
+  heads: Key[];
+  deputies: Key[];
+  charge: Key[];
+  before: { heads: Key[]; deputies: Key[]; charge: Key[] };
+  leadersChanged: boolean;
+  chargeChanged: boolean;
+}
+
+/**
+ * The leadership a department ends with (R12.0): the file's lists where its columns are present,
+ * the current ones elsewhere; people without an employee number (not nameable in a file) are kept;
+ * someone the file makes head stops being deputy there, and the other way round.
+ */
+function leaderDiff(item: LeaderItem, s: Snapshot): LeaderDiff {
+  const id = keyId(item.dept);
+  const cur = id !== null ? (s.leaders.get(id) ?? []) : [];
+  const hidden = (userId: number) => !s.userById.get(userId)?.employeeNo;
+  const curHeads = cur.filter((l) => l.kind === 'head').map((l) => idKey(l.userId));
+  const curDeputies = cur.filter((l) => l.kind === 'deputy').map((l) => idKey(l.userId));
+  const curCharge = (id !== null ? (s.charge.get(id) ?? []) : []).map(idKey);
+  const kept = (list: Key[]) => list.filter((k) => hidden(keyId(k)!));
+  let heads = item.heads ? [...item.heads, ...kept(curHeads)] : curHeads;
+  let deputies = item.deputies ? [...item.deputies, ...kept(curDeputies)] : curDeputies;
+  if (item.heads && !item.deputies) deputies = deputies.filter((k) => !heads.includes(k));
+  if (item.deputies && !item.heads) heads = heads.filter((k) => !deputies.includes(k));
+  const charge = item.charge ? [...new Set([...item.charge, ...kept(curCharge)])] : curCharge;
+  const sameSet = (a: Key[], b: Key[]) => a.length === b.length && a.every((k) => b.includes(k));
+  return {
+    heads,
+    deputies,
+    charge,
+    before: { heads: curHeads, deputies: curDeputies, charge: curCharge },
+    leadersChanged: heads.join() !== curHeads.join() || deputies.join() !== curDeputies.join(),
+    chargeChanged: !sameSet(charge, curCharge),
+  };
+}
+
+/** Active people the file disables: each hands over to their successor. */
+const goingOff = (p: PersonItem) => !!p.existing && p.existing.status === 'active' && p.fields.status === 'disabled';
+
 const roleChanges = (d: RoleDiff) => ({ added: d.addGlobal.length + d.addScopes.length, removed: d.removeGlobal.length + d.removeScopes.length });
 
 /** Fields of an existing person that the file changes (dept keys resolved by `deptId`). */
@@ -703,6 +892,7 @@ function personChanges(p: PersonItem, deptId: (k: Key) => number | null, superio
     const sup = p.superior === null ? null : superiorId(p.superior);
     if (e.superiorId !== sup) fields.superiorId = sup;
   }
+  if (goingOff(p) && p.successor !== undefined) fields.successorId = superiorId(p.successor);
   const secondary = { add: [] as number[], remove: [] as number[] };
   if (p.secondary) {
     const have = s.secondary.get(e.id) ?? new Set<number>();
@@ -715,7 +905,12 @@ function personChanges(p: PersonItem, deptId: (k: Key) => number | null, superio
 
 /** Counts of a plan against the snapshot, without writing (new rows resolved to placeholders). */
 function countPlan(plan: Plan, s: Snapshot): ImportCounts {
-  const counts: ImportCounts = { departments: { created: 0, updated: 0, unchanged: 0 }, people: { created: 0, updated: 0, unchanged: 0 }, roles: { added: 0, removed: 0 } };
+  const counts = emptyCounts();
+  for (const item of plan.leadership) {
+    const d = leaderDiff(item, s);
+    if (d.leadersChanged || d.chargeChanged) counts.leadership.updated++;
+  }
+  counts.handovers = plan.people.filter(goingOff).length;
   for (const d of plan.depts) {
     if (!d.existing) counts.departments.created++;
     else if (d.changed.length) counts.departments.updated++;
@@ -745,7 +940,16 @@ function countPlan(plan: Plan, s: Snapshot): ImportCounts {
   return counts;
 }
 
-const totalChanges = (c: ImportCounts) => c.departments.created + c.departments.updated + c.people.created + c.people.updated + c.roles.added + c.roles.removed;
+const totalChanges = (c: ImportCounts) =>
+  c.departments.created + c.departments.updated + c.people.created + c.people.updated + c.roles.added + c.roles.removed + c.leadership.updated + c.handovers;
+
+const emptyCounts = (): ImportCounts => ({
+  departments: { created: 0, updated: 0, unchanged: 0 },
+  people: { created: 0, updated: 0, unchanged: 0 },
+  roles: { added: 0, removed: 0 },
+  leadership: { updated: 0 },
+  handovers: 0,
+});
 
 // ---------------------------------------------------------------- writing
 
@@ -766,7 +970,7 @@ interface WriteResult {
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 async function writePlan(db: Database, uow: UnitOfWork, plan: Plan, s: Snapshot, progress: (done: number) => void): Promise<WriteResult> {
-  const { Department, User, UserDept, UserRole, UserRoleScope } = db.models;
+  const { Department, User, UserDept, UserRole, UserRoleScope, DeptLeader, LeaderInCharge } = db.models;
   const t = uow.t;
   const now = uow.now;
   let done = 0;
@@ -939,6 +1143,8 @@ async function writePlan(db: Database, uow: UnitOfWork, plan: Plan, s: Snapshot,
   }
   await step(n % CHUNK);
   for (const [sup, ids] of superiorsOfNew) await User.update({ superiorId: sup }, { where: { id: ids }, transaction: t });
+  // people created disabled keep their successor as a record (an export of a disabled person imports back)
+  for (const p of newPeople) if (p.successor !== undefined && p.fields.status === 'disabled') await User.update({ successorId: userId(p.successor) }, { where: { id: userId(p.key)! }, transaction: t });
   for (let i = 0; i < secondaryAdd.length; i += CHUNK) await UserDept.bulkCreate(secondaryAdd.slice(i, i + CHUNK), { transaction: t });
 
   // ---- roles
@@ -971,6 +1177,78 @@ async function writePlan(db: Database, uow: UnitOfWork, plan: Plan, s: Snapshot,
   for (let i = 0; i < globalAdd.length; i += CHUNK) await UserRole.bulkCreate(globalAdd.slice(i, i + CHUNK), { transaction: t });
   for (let i = 0; i < scopeAdd.length; i += CHUNK) await UserRoleScope.bulkCreate(scopeAdd.slice(i, i + CHUNK), { transaction: t });
   await step(0);
+
+  // ---- leadership (R12.0, M7): each department the file names leaders for, replaced as a whole
+  const ids = (keys: Key[]) => keys.map((k) => userId(k)!);
+  for (const item of plan.leadership) {
+    const d = leaderDiff(item, s);
+    const dept = deptId(item.dept)!;
+    if (d.leadersChanged) {
+      await DeptLeader.destroy({ where: { deptId: dept }, transaction: t });
+      await DeptLeader.bulkCreate(
+        [
+          ...ids(d.heads).map((u, sort) => ({ deptId: dept, userId: u, kind: 'head' as const, sort })),
+          ...ids(d.deputies).map((u, sort) => ({ deptId: dept, userId: u, kind: 'deputy' as const, sort })),
+        ],
+        { transaction: t },
+      );
+      audits.push({
+        action: 'org.department.leaders',
+        objectId: dept,
+        detail: { before: { heads: ids(d.before.heads), deputies: ids(d.before.deputies) }, after: { heads: ids(d.heads), deputies: ids(d.deputies) }, via: 'import' },
+      });
+    }
+    if (d.chargeChanged) {
+      await LeaderInCharge.destroy({ where: { deptId: dept }, transaction: t });
+      await LeaderInCharge.bulkCreate(
+        ids(d.charge).map((u) => ({ userId: u, deptId: dept })),
+        { transaction: t },
+      );
+      audits.push({ action: 'org.department.leaders_in_charge', objectId: dept, detail: { before: { userIds: ids(d.before.charge) }, after: { userIds: ids(d.charge) }, via: 'import' } });
+    }
+  }
+
+  // ---- handovers: what a disabled person still leads passes to the successor (the file's own
+  // leadership columns were applied first), and every registered handover moves their open work,
+  // exactly as PeopleService.disable does
+  const handovers = handoverRegistry({ db });
+  for (const p of plan.people.filter(goingOff)) {
+    const from = p.existing!.id;
+    const to = userId(p.successor!)!;
+    const leads = await DeptLeader.findAll({ where: { userId: from }, transaction: t });
+    const theirs = leads.length ? await DeptLeader.findAll({ where: { userId: to, deptId: leads.map((l) => l.deptId) }, transaction: t }) : [];
+    const movedLeaders: { deptId: number; kind: string }[] = [];
+    for (const l of leads) {
+      const existing = theirs.find((x) => x.deptId === l.deptId);
+      movedLeaders.push({ deptId: l.deptId, kind: l.kind });
+      await DeptLeader.destroy({ where: { deptId: l.deptId, userId: from }, transaction: t });
+      if (!existing) await DeptLeader.create({ deptId: l.deptId, userId: to, kind: l.kind, sort: l.sort }, { transaction: t });
+      else if (existing.kind !== 'head' && l.kind === 'head') await DeptLeader.update({ kind: 'head', sort: l.sort }, { where: { deptId: l.deptId, userId: to }, transaction: t });
+    }
+    const charge = await LeaderInCharge.findAll({ where: { userId: from }, raw: true, transaction: t });
+    if (charge.length) {
+      const already = new Set((await LeaderInCharge.findAll({ where: { userId: to, deptId: charge.map((c) => c.deptId) }, raw: true, transaction: t })).map((c) => c.deptId));
+      await LeaderInCharge.destroy({ where: { userId: from }, transaction: t });
+      const add = charge.filter((c) => !already.has(c.deptId)).map((c) => ({ userId: to, deptId: c.deptId }));
+      if (add.length) await LeaderInCharge.bulkCreate(add, { transaction: t });
+    }
+    const handover = await handovers.run(from, to, uow);
+    const successor = plan.people.find((x) => x.key === p.successor);
+    audits.push({
+      action: 'org.person.disable',
+      objectId: from,
+      detail: {
+        before: { status: 'active' },
+        after: { status: 'disabled', successorId: to },
+        reason: '组织架构导入',
+        successor: { id: to, name: successor?.fields.name ?? s.userById.get(to)?.name ?? '' },
+        movedLeaders,
+        movedLeadersInCharge: charge.map((c) => c.deptId),
+        handover,
+        via: 'import',
+      },
+    });
+  }
 
   for (const a of audits) uow.audit({ action: a.action, objectType: a.action.startsWith('org.department') ? 'department' : 'user', objectId: a.objectId, detail: a.detail as Record<string, unknown> });
   return { touched: [...touched], disabled };
@@ -1077,7 +1355,7 @@ export class ImportService {
       job.phase = '检查数据';
       job.percent = 30;
       const snap = await loadSnapshot(db);
-      const plan = planImport(wb, snap, input.permissions);
+      const plan = planImport(wb, snap, input.permissions, input.actor.id);
       const counts = countPlan(plan, snap);
       if (plan.problems.length || input.dryRun) return finish(plan, counts, false);
 
@@ -1090,7 +1368,7 @@ export class ImportService {
       const written = await inUnitOfWork(db, actor, this.deps.clock.now(), async (uow) => {
         // checked again against the organisation as it is now, inside the transaction
         const s = await loadSnapshot(db, uow.t);
-        const p = planImport(wb, s, input.permissions);
+        const p = planImport(wb, s, input.permissions, input.actor.id);
         if (p.problems.length) throw new Refused(p);
         const c = countPlan(p, s);
         const w = await writePlan(db, uow, p, s, (done) => {
@@ -1109,8 +1387,7 @@ export class ImportService {
       await this.deps.afterCommit?.(written.w).catch((err: unknown) => this.deps.log?.error({ err }, 'import: session refresh failed'));
     } catch (err) {
       if (err instanceof Refused) {
-        const empty: ImportCounts = { departments: { created: 0, updated: 0, unchanged: 0 }, people: { created: 0, updated: 0, unchanged: 0 }, roles: { added: 0, removed: 0 } };
-        return finish(err.plan, empty, false);
+        return finish(err.plan, emptyCounts(), false);
       }
       job.status = 'failed';
       job.percent = 100;
