@@ -32,9 +32,12 @@ import { JobRunner } from './jobs/runner.ts';
 import { ChannelRegistry, InboxChannel } from './notify/channels.ts';
 import { OutboxDispatcher } from './notify/dispatcher.ts';
 import { inboxRoutes } from './notify/routes.ts';
+import { NotificationCentre } from './notify/centre.ts';
 import { orgRoutes } from './org/routes.ts';
 import { workflowRoutes } from './workflow/routes.ts';
 import { formRoutes } from './forms/routes.ts';
+import { wecomRoutes } from './wecom/routes.ts';
+import { wecomSyncRoutes } from './wecom/sync-routes.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { docsRoutes } from './http/docs.ts';
@@ -116,6 +119,7 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
     dispatcher: new OutboxDispatcher(db, clock, channels, log),
     metrics,
     access: new AccessService({ db, bus, clock, log }),
+    notices: new NotificationCentre(channels),
   };
   registerHousekeeping(deps);
 
@@ -131,6 +135,8 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
     ...grantRoutes(deps),
     ...workflowRoutes(deps),
     ...formRoutes(deps),
+    ...wecomRoutes(deps),
+    ...wecomSyncRoutes(deps),
   ];
   let openapi: unknown;
   routes.push(...docsRoutes(() => (openapi ??= buildOpenApi(routes))));

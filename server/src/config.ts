@@ -34,6 +34,17 @@ export const envSchema = z.object({
   BODY_LIMIT_KB: int(1, 102_400).default(1024),
   SCHEDULER: z.enum(['on', 'off']).default('on'),
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN 至少 16 个字符').optional(),
+  // WeCom (企业微信, issue 6): all of the first five, or none (WeCom off: password sign-in only)
+  WECOM_CORP_ID: z.string().regex(/^[A-Za-z0-9]{6,64}$/, '企业 ID 格式不正确').optional(),
+  WECOM_AGENT_ID: z.coerce.number().int().positive('应用 AgentId 必须是正整数').optional(),
+  WECOM_SECRET: z.string().min(8, '应用 Secret 太短').optional(),
+  WECOM_TOKEN: z.string().regex(/^[A-Za-z0-9]{1,32}$/, '回调 Token 只能是 32 位以内的字母数字').optional(),
+  WECOM_AES_KEY: z.string().regex(/^[A-Za-z0-9]{43}$/, '回调 EncodingAESKey 必须是 43 位字母数字').optional(),
+  /** the contact-sync secret (通讯录同步), for full sync by userid list */
+  WECOM_CONTACT_SECRET: z.string().min(8).optional(),
+  WECOM_API_BASE: z.url('WECOM_API_BASE 必须是网址').optional(),
+  /** demo mode: start the local fake WeCom server with `npm start` */
+  WECOM_FAKE: z.enum(['on', 'off']).default('off'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -57,6 +68,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const dataDir = path.resolve(e.DATA_DIR);
   const filesDir = path.resolve(e.FILES_DIR ?? path.join(dataDir, 'files'));
+  const wecomKeys = ['WECOM_CORP_ID', 'WECOM_AGENT_ID', 'WECOM_SECRET', 'WECOM_TOKEN', 'WECOM_AES_KEY'] as const;
+  const wecomSet = wecomKeys.filter((k) => e[k] !== undefined);
+  if (wecomSet.length && wecomSet.length !== wecomKeys.length) {
+    throw new ConfigError(`配置错误（环境变量）：\n  企业微信配置不完整，缺少 ${wecomKeys.filter((k) => e[k] === undefined).join('、')}（要么全部设置，要么全部不设置）`);
+  }
   const cookieSecure = e.COOKIE_SECURE === 'auto' ? (e.PUBLIC_URL?.startsWith('https:') ?? false) : e.COOKIE_SECURE === 'true';
   return { ...e, dataDir, filesDir, cookieSecure, secret: loadSecret(e.SECRET_KEY, dataDir) };
 }

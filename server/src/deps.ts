@@ -14,6 +14,7 @@ import type { JobRunner } from './jobs/runner.ts';
 import type { OutboxDispatcher } from './notify/dispatcher.ts';
 import type { ChannelRegistry } from './notify/channels.ts';
 import type { AccessService } from './access/grants.ts';
+import type { NotificationCentre } from './notify/centre.ts';
 
 /** Everything a route or job may use; built once in app.ts and passed down (no globals). */
 export interface AppDeps {
@@ -34,4 +35,6 @@ export interface AppDeps {
   metrics: Metrics;
   /** resource-level access decisions: grants, inheritance, admin ranges (access/grants.ts) */
   access: AccessService;
+  /** one place that turns "tell this person" into outbox rows per channel (notify/centre.ts) */
+  notices: NotificationCentre;
 }

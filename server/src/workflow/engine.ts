@@ -1,5 +1,6 @@
 import { type Database, type InferCreationAttributes, type UnitOfWork, type WfDelegation, type WfHistory, type WfInstance, type WfTask, type WfTaskKind, type WfToken } from '@oa/db';
 import { badRequest, conflict } from '../http/errors.ts';
+import type { Notice } from '../notify/centre.ts';
 import { usersWithRole } from '../org/resolvers.ts';
 import { resolveAssignees } from './assignees.ts';
 import { isHuman, type HumanNode, type NodeDef } from './definition.ts';
@@ -72,7 +73,7 @@ export class Run {
   private lastApprovers = new Set<number>();
   /** people chosen for later nodes by the one acting now: nodeId → user ids */
   chosen: Record<string, number[]> = {};
-  readonly notices: { userId: number; title: string; body: string; link: string; key: string }[] = [];
+  readonly notices: Notice[] = [];
 
   constructor(
     readonly db: Database,
@@ -148,8 +149,8 @@ export class Run {
     });
   }
 
-  notify(userId: number, title: string, body: string, link: string, key: string): void {
-    this.notices.push({ userId, title, body, link, key });
+  notify(userId: number, title: string, body: string, link: string, key: string, task?: WfTask): void {
+    this.notices.push({ userId, title, body, link, key, ...(task ? { kind: 'task' as const, taskId: task.id } : { kind: 'notice' as const }) });
   }
 
   // ── tokens ───────────────────────────────────────────────────────────────────────────────────
@@ -249,7 +250,7 @@ export class Run {
   /** a task became actionable: tell its holder, start its clock */
   async announce(task: WfTask): Promise<void> {
     const what = task.kind === 'cc' ? '待阅' : task.kind === 'start' ? '退回待修改' : '待办';
-    this.notify(task.assigneeId, `【${what}】${this.inst.title}`, `${task.nodeName}：请处理${task.onBehalfOf ? '（委托）' : ''}`, `/workflow/tasks/${task.id}`, `wf.task.${task.id}.pending.${task.rev}`);
+    this.notify(task.assigneeId, `【${what}】${this.inst.title}`, `${task.nodeName}：请处理${task.onBehalfOf ? '（委托）' : ''}`, `/workflow/tasks/${task.id}`, `wf.task.${task.id}.pending.${task.rev}`, task.kind === 'cc' ? undefined : task);
     if (task.dueAt) await this.hooks.schedule('timeout', task.dueAt, { taskId: task.id, round: 0 }, this);
   }
 

@@ -32,7 +32,7 @@ export function workflowOf(deps: AppDeps): Workflow {
     endChildren: (run) => service!.endChildren(run),
   };
   const forms = new WorkflowForms(deps.db, deps.clock);
-  service = new WorkflowService(deps.db, deps.clock, processes, hooks, deps.access, forms);
+  service = new WorkflowService(deps.db, deps.clock, processes, hooks, deps.access, forms, deps.notices);
   w = { processes, service, queries: new WorkflowQueries(deps.db, processes, deps.access, forms) };
   registerWorkflowJobs(deps, w);
   registerTriggers(deps, processes, service);

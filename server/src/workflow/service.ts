@@ -9,6 +9,7 @@ import { PROCESS } from './processes.ts';
 import type { AccessService } from '../access/grants.ts';
 import type { FieldPermissions } from '../forms/index.ts';
 import type { WorkflowForms } from './forms.ts';
+import type { NotificationCentre } from '../notify/centre.ts';
 
 /**
  * Runtime actions (issue 4 "Runtime actions", R3.2, R3.5, R3.9, R3.11): every action locks the
@@ -70,6 +71,7 @@ export class WorkflowService {
     private readonly hooks: EngineHooks,
     private readonly access: AccessService,
     private readonly forms: WorkflowForms,
+    private readonly notices: NotificationCentre,
   ) {}
 
   /** field permissions of a node (the start node's for the initiator's writes) */
@@ -120,9 +122,7 @@ export class WorkflowService {
   }
 
   private flush(run: Run): void {
-    for (const n of run.allNotices()) {
-      run.uow.outbox({ channel: 'inbox', recipient: String(n.userId), payload: { title: n.title, body: n.body, link: n.link }, idempotencyKey: n.key });
-    }
+    this.notices.write(run.uow, run.allNotices());
   }
 
   private checkForm(data: Record<string, unknown>): void {
