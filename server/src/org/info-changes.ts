@@ -2,6 +2,7 @@ import { inUnitOfWork, type Actor, type Database, type InfoChange, type InfoChan
 import type { Clock } from '../clock.ts';
 import { badRequest, conflict, notFound, type FieldError } from '../http/errors.ts';
 import { PeopleService, type Ref } from './people.ts';
+import type { NotificationCentre } from '../notify/centre.ts';
 
 /**
  * Information changes (信息变更, issue 3 item 6, R12.4): a person asks for a change to their own
@@ -54,6 +55,7 @@ export class InfoChangeService {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly people: PeopleService,
+    private readonly notices: NotificationCentre,
   ) {}
 
   private async views(rows: InfoChange[]): Promise<InfoChangeView[]> {
@@ -145,16 +147,15 @@ export class InfoChangeService {
       await row.save({ transaction: t });
       uow.audit({ action: `org.info_change.${status === 'approved' ? 'approve' : 'reject'}`, objectType: 'info_change', objectId: id, detail: { userId: row.userId, changes, note } });
       const what = [...INFO_FIELDS.filter((k) => changes[k] !== undefined).map((k) => LABEL[k]), ...((row.changes as { file?: FileRequest }).file?.labels ?? [])].join('、');
-      uow.outbox({
-        channel: 'inbox',
-        recipient: String(row.userId),
-        payload: {
+      this.notices.write(uow, [
+        {
+          userId: row.userId,
           title: status === 'approved' ? '您的信息变更已批准' : '您的信息变更未通过',
           body: status === 'approved' ? `已更新：${what}` : `申请变更的${what}未获批准${note ? `：${note}` : ''}`,
           link: `/org/info-changes/${id}`,
+          key: `org.info_change.${id}.decided`,
         },
-        idempotencyKey: `org.info_change.${id}.decided`,
-      });
+      ]);
     }).catch(PeopleService.concurrency);
     if (changed !== null) await this.people.afterChange([changed]);
     return this.get(id);

@@ -83,9 +83,9 @@ function userOf(ctx: AppContext): number {
 /** Transfers (调动), information changes (信息变更) and batch changes (issue 3 items 5 and 6). */
 export function transferRoutes(deps: AppDeps): RouteSpec[] {
   const people = new PeopleService(deps.db, deps.clock, deps.sessions, handoverRegistry(deps));
-  const transfers = new TransferService(deps.db, deps.clock, people, deps.jobs);
+  const transfers = new TransferService(deps.db, deps.clock, people, deps.jobs, deps.notices);
   transfers.registerJob();
-  const info = new InfoChangeService(deps.db, deps.clock, people);
+  const info = new InfoChangeService(deps.db, deps.clock, people, deps.notices);
   const manage = { permission: 'org:manage' } as const;
   const tags = ['组织人事'];
   const base = '/api/v1/org/transfers';

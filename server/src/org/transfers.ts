@@ -5,6 +5,7 @@ import type { JobRunner } from '../jobs/runner.ts';
 import { AppError, badRequest, conflict, notFound, type FieldError } from '../http/errors.ts';
 import { PeopleService, type PersonDetail, type Ref } from './people.ts';
 import { deptHeads } from './resolvers.ts';
+import type { NotificationCentre } from '../notify/centre.ts';
 
 /**
  * Transfers (调动, issue 3 item 5, R12.3). A transfer is drafted by the org admin, approved (a
@@ -117,6 +118,7 @@ export class TransferService {
     private readonly clock: Clock,
     private readonly people: PeopleService,
     private readonly jobs: JobRunner,
+    private readonly notices: NotificationCentre,
   ) {}
 
   /** Register the effective-date job (once per application). */
@@ -367,16 +369,15 @@ export class TransferService {
       if (tr.fromDeptId !== null) for (const u of (await deptHeads(this.db, tr.fromDeptId, { transaction: t })).userIds) recipients.add(u);
       for (const u of (await deptHeads(this.db, tr.toDeptId, { transaction: t })).userIds) recipients.add(u);
       for (const userId of recipients) {
-        uow.outbox({
-          channel: 'inbox',
-          recipient: String(userId),
-          payload: {
+        this.notices.write(uow, [
+          {
+            userId,
             title: userId === tr.personId ? '您的调动已批准' : `人员调动：${person.name}`,
             body: `${person.name}由「${fromName}」调至「${toName}」，${tr.effectiveDate} 生效。原因：${tr.reason}`,
             link: `/org/transfers/${id}`,
+            key: `org.transfer.${id}.approved.${userId}`,
           },
-          idempotencyKey: `org.transfer.${id}.approved.${userId}`,
-        });
+        ]);
       }
 
       if (tr.effectiveDate <= shanghaiDate(uow.now)) {
@@ -509,16 +510,15 @@ export class TransferService {
       const recipients = new Set(await this.orgAdmins(uow));
       if (tr.createdBy !== null) recipients.add(tr.createdBy);
       for (const userId of recipients) {
-        uow.outbox({
-          channel: 'inbox',
-          recipient: String(userId),
-          payload: {
+        this.notices.write(uow, [
+          {
+            userId,
             title: `调动未能生效：${who}`,
             body: `${who}调至「${dept?.name ?? '调入部门'}」的调动（${tr.effectiveDate} 生效）未能执行：${text}。请处理后在调动管理中重试，或撤销该调动。`,
             link: `/org/transfers/${id}`,
+            key: `org.transfer.${id}.failed.${uow.now.getTime()}.${userId}`,
           },
-          idempotencyKey: `org.transfer.${id}.failed.${uow.now.getTime()}.${userId}`,
-        });
+        ]);
       }
     });
   }
@@ -575,12 +575,7 @@ export class TransferService {
       await tr.save({ transaction: t });
       uow.audit({ action: 'org.transfer.cancel', objectType: 'transfer', objectId: id, detail: { before: { status: was }, after: { status: 'cancelled' }, reason: reason ?? null } });
       if (was === 'approved' || was === 'failed') {
-        uow.outbox({
-          channel: 'inbox',
-          recipient: String(tr.personId),
-          payload: { title: '您的调动已撤销', body: `原定 ${tr.effectiveDate} 生效的调动已撤销${reason ? `：${reason}` : ''}`, link: `/org/transfers/${id}` },
-          idempotencyKey: `org.transfer.${id}.cancelled.${tr.personId}`,
-        });
+        this.notices.write(uow, [{ userId: tr.personId, title: '您的调动已撤销', body: `原定 ${tr.effectiveDate} 生效的调动已撤销${reason ? `：${reason}` : ''}`, link: `/org/transfers/${id}`, key: `org.transfer.${id}.cancelled.${tr.personId}` }]);
       }
     });
     return this.get(id);

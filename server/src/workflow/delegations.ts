@@ -7,6 +7,7 @@ import type { JobRunner } from '../jobs/runner.ts';
 import { createConditions, type ConditionChecker } from './conditions.ts';
 import { MAX_DELEGATION_HOPS } from './hooks.ts';
 import type { Person } from './service.ts';
+import type { NotificationCentre } from '../notify/centre.ts';
 
 /**
  * Out-of-office delegation management (R3.11, R5.1). People set a delegation for themselves; a
@@ -93,6 +94,7 @@ export class DelegationService {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly jobs: JobRunner,
+    private readonly notices: NotificationCentre,
     private readonly conditions: ConditionChecker = createConditions(),
   ) {}
 
@@ -168,19 +170,9 @@ export class DelegationService {
         detail: { delegatorId, delegateId: input.delegateId, processId: row.processId, categoryId: row.categoryId, condition, startsAt, endsAt, forOther: delegatorId !== who.id },
       });
       if (delegatorId !== who.id) {
-        uow.outbox({
-          channel: 'inbox',
-          recipient: String(delegatorId),
-          payload: { title: '【委托】管理员为您设置了流程委托', body: `${who.name}为您设置了委托：期间您的待办交由${delegate.name}办理`, link: '/workflow/delegations' },
-          idempotencyKey: `wf.delegation.${row.id}.created.delegator`,
-        });
+        this.notices.write(uow, [{ userId: delegatorId, title: '【委托】管理员为您设置了流程委托', body: `${who.name}为您设置了委托：期间您的待办交由${delegate.name}办理`, link: '/workflow/delegations', key: `wf.delegation.${row.id}.created.delegator` }]);
       }
-      uow.outbox({
-        channel: 'inbox',
-        recipient: String(input.delegateId),
-        payload: { title: '【委托】您已被设置为受托人', body: `${delegator.name}的待办将在委托期间交由您办理`, link: '/workflow/delegations' },
-        idempotencyKey: `wf.delegation.${row.id}.created.delegate`,
-      });
+      this.notices.write(uow, [{ userId: input.delegateId, title: '【委托】您已被设置为受托人', body: `${delegator.name}的待办将在委托期间交由您办理`, link: '/workflow/delegations', key: `wf.delegation.${row.id}.created.delegate` }]);
       return row;
     });
     return (await this.views([view]))[0]!;
@@ -386,18 +378,8 @@ export class DelegationService {
           },
         });
         const what = task.kind === 'cc' ? '待阅' : '待办';
-        uow.outbox({
-          channel: 'inbox',
-          recipient: String(to),
-          payload: { title: `【${what}】${inst.title}`, body: `${task.nodeName}：委托已结束，原由${name(from)}代办的任务已退回给您，请处理`, link: `/workflow/tasks/${task.id}` },
-          idempotencyKey: `wf.task.${task.id}.delegation_return.${d.id}.to`,
-        });
-        uow.outbox({
-          channel: 'inbox',
-          recipient: String(from),
-          payload: { title: `【委托结束】${inst.title}`, body: `${task.nodeName}：${name(d.delegatorId)}的委托已结束，该任务已交回${name(to)}，您无需再处理`, link: `/workflow/instances/${instanceId}` },
-          idempotencyKey: `wf.task.${task.id}.delegation_return.${d.id}.from`,
-        });
+        this.notices.write(uow, [{ userId: to, title: `【${what}】${inst.title}`, body: `${task.nodeName}：委托已结束，原由${name(from)}代办的任务已退回给您，请处理`, link: `/workflow/tasks/${task.id}`, key: `wf.task.${task.id}.delegation_return.${d.id}.to`, ...(task.kind === 'cc' ? {} : { kind: 'task' as const, taskId: task.id }) }]);
+        this.notices.write(uow, [{ userId: from, title: `【委托结束】${inst.title}`, body: `${task.nodeName}：${name(d.delegatorId)}的委托已结束，该任务已交回${name(to)}，您无需再处理`, link: `/workflow/instances/${instanceId}`, key: `wf.task.${task.id}.delegation_return.${d.id}.from` }]);
       }
       if (!done.length) return 0;
       await WfHistory.bulkCreate(history, { transaction: t });
@@ -485,7 +467,7 @@ const services = new WeakMap<AppDeps, DelegationService>();
 export function delegationsOf(deps: AppDeps): DelegationService {
   let s = services.get(deps);
   if (s) return s;
-  s = new DelegationService(deps.db, deps.clock, deps.jobs);
+  s = new DelegationService(deps.db, deps.clock, deps.jobs, deps.notices);
   registerDelegationJobs(deps, s);
   services.set(deps, s);
   return s;
