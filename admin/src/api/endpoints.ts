@@ -93,6 +93,7 @@ export const orgApi = {
   disable: (id: number, successorId: number, reason: string) => api.post(`/org/people/${id}/disable`, { successorId, reason }),
   enable: (id: number) => api.post(`/org/people/${id}/enable`),
 
+  groups: () => api.get<{ items: { id: number; name: string; shared?: boolean }[] }>('/org/groups'),
   fileFields: () => api.get<{ fixed: FileFieldDef[]; items: CustomFieldDef[] }>('/org/file-fields'),
   createFileField: (b: { key: string; label: string; type: string; options?: Record<string, unknown> | null; required?: boolean }) => api.post<CustomFieldDef>('/org/file-fields', b),
   deleteFileField: (id: number) => api.delete(`/org/file-fields/${id}`),

@@ -32,6 +32,18 @@ const routes: RouteRecordRaw[] = [
       { path: 'org/people', name: 'org-people', component: () => import('../views/org/PeopleView.vue'), meta: { title: '人员管理', permission: 'org:manage' } },
       { path: 'org/transfers', name: 'org-transfers', component: () => import('../views/org/TransfersView.vue'), meta: { title: '调动与信息变更', permission: 'org:manage' } },
       { path: 'org/import', name: 'org-import', component: () => import('../views/org/ImportView.vue'), meta: { title: '组织架构导入', permission: 'org:manage' } },
+      // R3 workflow
+      { path: 'workflow/processes', name: 'wf-processes', component: () => import('../views/workflow/ProcessListView.vue'), meta: { title: '流程设计', permission: 'workflow:design' } },
+      { path: 'workflow/processes/:id/design', name: 'wf-designer', component: () => import('../views/workflow/DesignerView.vue'), meta: { title: '流程设计器', permission: 'workflow:design', menu: 'wf-processes' } },
+      { path: 'workflow/monitor', name: 'wf-monitor', component: () => import('../views/workflow/MonitorView.vue'), meta: { title: '流程监控', permission: 'workflow:admin' } },
+      { path: 'workflow/instances/:id', name: 'wf-instance', component: () => import('../views/workflow/InstanceView.vue'), meta: { title: '流程实例', permission: 'workflow:admin', menu: 'wf-monitor' } },
+      { path: 'workflow/reports', name: 'wf-reports', component: () => import('../views/workflow/ReportsView.vue'), meta: { title: '流程统计', permission: 'workflow:admin' } },
+      // R16 forms
+      { path: 'forms', name: 'forms', component: () => import('../views/forms/FormListView.vue'), meta: { title: '表单设计', permission: 'forms:design' } },
+      { path: 'forms/:id/design', name: 'form-designer', component: () => import('../views/forms/FormDesignerView.vue'), meta: { title: '表单设计器', permission: 'forms:design', menu: 'forms' } },
+      // R18 / R19 security and system
+      { path: 'security', name: 'security', component: () => import('../views/system/SecurityView.vue'), meta: { title: '安全策略', permission: 'security:policy' } },
+      { path: 'system', name: 'system', component: () => import('../views/system/SystemView.vue'), meta: { title: '系统参数与任务', permission: 'system:settings' } },
       {
         path: 'audit',
         name: 'audit',
