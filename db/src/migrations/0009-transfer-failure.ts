@@ -6,4 +6,6 @@ import { DataTypes, type QueryInterface } from 'sequelize';
 export async function up({ context: qi }: { context: QueryInterface }): Promise<void> {
   await qi.addColumn('org_transfer', 'failure_reason', { type: DataTypes.STRING(500), allowNull: true });
   await qi.addColumn('org_transfer', 'failed_at', { type: DataTypes.DATE(3), allowNull: true });
+  // the approval workflow instance when approval goes through a process (issue 3 item 5 wiring)
+  await qi.addColumn('org_transfer', 'workflow_instance_id', { type: DataTypes.INTEGER, allowNull: true });
 }

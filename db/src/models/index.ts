@@ -13,11 +13,15 @@ import { definePersonnelModels, type PersonnelModels } from './personnel.ts';
 import { defineAddressBookModels, type AddressBookModels } from './address-book.ts';
 import { defineWorkflowModels, type WorkflowModels } from './workflow.ts';
 import { defineFormModels, type FormModels } from './forms.ts';
+import { defineWecomModels, type WecomModels } from './wecom.ts';
+import { defineWecomSyncModels, type WecomSyncModels } from './wecom-sync.ts';
 
 export * from './personnel.ts';
 export * from './address-book.ts';
 export * from './workflow.ts';
 export * from './forms.ts';
+export * from './wecom.ts';
+export * from './wecom-sync.ts';
 
 // Models mirror the tables created by the numbered migrations; migrations are the source of truth
 // for the schema, models only describe how the application reads and writes it.
@@ -344,6 +348,8 @@ export class Transfer extends Model<InferAttributes<Transfer>, InferCreationAttr
   /** why the effective-date move failed (status `failed`), in Chinese */
   declare failureReason: CreationOptional<string | null>;
   declare failedAt: CreationOptional<Date | null>;
+  /** the approval instance, when approval goes through the `org-transfer` process */
+  declare workflowInstanceId: CreationOptional<number | null>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 }
@@ -365,7 +371,7 @@ export class InfoChange extends Model<InferAttributes<InfoChange>, InferCreation
   declare createdAt: Date;
 }
 
-export interface Models extends PersonnelModels, AddressBookModels, WorkflowModels, FormModels {
+export interface Models extends PersonnelModels, AddressBookModels, WorkflowModels, FormModels, WecomModels, WecomSyncModels {
   Campus: typeof Campus;
   Department: typeof Department;
   Post: typeof Post;
@@ -671,6 +677,7 @@ export function defineModels(sequelize: Sequelize): Models {
       cancelledAt: date(true),
       failureReason: str(500, true),
       failedAt: date(true),
+      workflowInstanceId: { type: DataTypes.INTEGER, allowNull: true },
       createdAt: date(),
       updatedAt: date(),
     },
@@ -745,5 +752,7 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineAddressBookModels(sequelize),
     ...defineWorkflowModels(sequelize),
     ...defineFormModels(sequelize),
+    ...defineWecomModels(sequelize),
+    ...defineWecomSyncModels(sequelize),
   };
 }

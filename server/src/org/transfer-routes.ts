@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { auditStandalone } from '@oa/db';
 import { defineRoute, type RouteSpec } from '../http/route.ts';
 import { actorOf, auditActorOf, type AppContext } from '../http/context.ts';
-import { forbidden } from '../http/errors.ts';
+import { badRequest, forbidden } from '../http/errors.ts';
 import { pageQuery } from '../http/paging.ts';
 import { contentDisposition } from '../files/service.ts';
 import type { AppDeps } from '../deps.ts';
@@ -10,6 +10,7 @@ import { XLSX_MIME } from './excel-format.ts';
 import { PeopleService, handoverRegistry } from './people.ts';
 import { TRANSFER_STATUSES, TransferService, isCalendarDate } from './transfers.ts';
 import { INFO_STATUSES, InfoChangeService } from './info-changes.ts';
+import { workflowOf } from '../workflow/module.ts';
 
 const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
 const posId = (what: string) => z.number({ error: `${what}必须是正整数` }).int(`${what}必须是正整数`).positive(`${what}必须是正整数`);
@@ -80,11 +81,51 @@ function userOf(ctx: AppContext): number {
   return ctx.state.principal!.userId;
 }
 
+/** The process whose instances approve transfers when it is published and enabled. */
+export const TRANSFER_PROCESS = 'org-transfer';
+
+/**
+ * Transfers approved through the workflow engine (issue 3 item 5 wired to issue 4): with a
+ * published, enabled `org-transfer` process, creating a transfer starts an instance (form data:
+ * the transfer's summary and `transferId`); its automatic action `org.transfer.approve` approves
+ * the transfer inside the engine's unit of work. Without that process, approval stays a direct,
+ * audited action.
+ */
+function wireTransferApprovals(deps: AppDeps, transfers: TransferService, people: PeopleService): void {
+  const wf = workflowOf(deps);
+  wf.actions.set('org.transfer.approve', async (_params, run) => {
+    const id = Number(run.inst.formData.transferId);
+    if (!Number.isInteger(id) || id <= 0) throw badRequest('流程数据缺少调动编号（transferId），无法批准调动', undefined, 'NO_TRANSFER_ID');
+    const moved = await transfers.approveInUnit(run.uow, id, { id: run.actor.id, name: run.actor.name }).catch(TransferService.refusal);
+    if (moved !== null) run.uow.t.afterCommit(() => void people.afterChange([moved]));
+  });
+  transfers.approvals = {
+    async start(tr, actor) {
+      const p = await deps.db.models.WfProcess.findOne({ where: { processKey: TRANSFER_PROCESS }, attributes: ['enabled', 'latestVersion'], raw: true });
+      if (!p?.enabled || !p.latestVersion || actor.id === null) return null;
+      return wf.service.start(
+        { id: actor.id, name: actor.name ?? '' },
+        {
+          processKey: TRANSFER_PROCESS,
+          title: `人员调动：${tr.person.name}（${tr.fromDept?.name ?? '无部门'} → ${tr.toDept?.name ?? ''}）`,
+          formData: { transferId: tr.id, person: tr.person.name, employeeNo: tr.person.employeeNo, fromDept: tr.fromDept?.name ?? null, toDept: tr.toDept?.name ?? null, effectiveDate: tr.effectiveDate, reason: tr.reason },
+        },
+      );
+    },
+    // a running or rejected approval cannot be bypassed by a direct approval
+    async running(instanceId, t) {
+      const inst = await deps.db.models.WfInstance.findByPk(instanceId, { attributes: ['status'], raw: true, transaction: t });
+      return !!inst && ['draft', 'running', 'rejected'].includes(inst.status);
+    },
+  };
+}
+
 /** Transfers (调动), information changes (信息变更) and batch changes (issue 3 items 5 and 6). */
 export function transferRoutes(deps: AppDeps): RouteSpec[] {
   const people = new PeopleService(deps.db, deps.clock, deps.sessions, handoverRegistry(deps));
   const transfers = new TransferService(deps.db, deps.clock, people, deps.jobs, deps.notices);
   transfers.registerJob();
+  wireTransferApprovals(deps, transfers, people);
   const info = new InfoChangeService(deps.db, deps.clock, people, deps.notices);
   const manage = { permission: 'org:manage' } as const;
   const tags = ['组织人事'];

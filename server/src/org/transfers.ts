@@ -107,10 +107,20 @@ export interface TransferView {
   /** status `failed`: why the move could not be made, and when (R12.3) */
   failureReason: string | null;
   failedAt: Date | null;
+  /** the approval process instance, when approval goes through a workflow */
+  workflowInstanceId: number | null;
   createdAt: Date;
 }
 
 const field = (path: string, message: string): FieldError[] => [{ path, message }];
+
+/** The workflow side of transfer approval (issue 3 item 5 wired to issue 4). */
+export interface TransferApprovals {
+  /** start the approval process for a new transfer; null when no process is configured */
+  start(transfer: TransferView, actor: Actor): Promise<number | null>;
+  /** whether that approval instance still decides (running, or rejected: no direct bypass) */
+  running(instanceId: number, t: UnitOfWork['t']): Promise<boolean>;
+}
 
 export class TransferService {
   constructor(
@@ -120,6 +130,9 @@ export class TransferService {
     private readonly jobs: JobRunner,
     private readonly notices: NotificationCentre,
   ) {}
+
+  /** approval through a workflow process, when one is configured (set by the routes module) */
+  approvals: TransferApprovals | null = null;
 
   /** Register the effective-date job (once per application). */
   registerJob(): void {
@@ -216,6 +229,7 @@ export class TransferService {
         effectiveAt: r.effectiveAt ?? null,
         cancelledAt: r.cancelledAt ?? null,
         failureReason: r.failureReason ?? null,
+        workflowInstanceId: r.workflowInstanceId ?? null,
         failedAt: r.failedAt ?? null,
         createdAt: r.createdAt,
       };
@@ -336,6 +350,12 @@ export class TransferService {
       uow.audit({ action: 'org.transfer.create', objectType: 'transfer', objectId: row.id, detail: { after: row.get({ plain: true }) } });
       return row.id;
     });
+    // With an `org-transfer` process the approval runs through the workflow; a start that fails
+    // leaves a valid draft (approvable directly, or cancelled) and says why.
+    if (this.approvals) {
+      const instanceId = await this.approvals.start(await this.get(id), actor);
+      if (instanceId) await this.db.models.Transfer.update({ workflowInstanceId: instanceId }, { where: { id } });
+    }
     return this.get(id);
   }
 
@@ -344,52 +364,68 @@ export class TransferService {
    * both departments' heads once each, and schedules the move for 00:00 of the effective date, or
    * moves the person now when that date has come.
    */
-  async approve(id: number, actor: Actor): Promise<TransferView> {
+  /**
+   * Approve inside the caller's unit of work (the direct route, or the `org.transfer.approve`
+   * automatic action at the end of the approval process). Returns the person moved at once.
+   */
+  async approveInUnit(uow: UnitOfWork, id: number, actor: Actor): Promise<number | null> {
     const { Transfer, User, Department } = this.db.models;
     let moved: number | null = null;
+    const t = uow.t;
+    const tr = await Transfer.findByPk(id, { transaction: t, lock: t.LOCK.UPDATE });
+    if (!tr) throw notFound('调动记录不存在');
+    if (tr.status !== 'draft') throw conflict(`该调动${STATUS_LABEL[tr.status]}，不能再审批`, 'TRANSFER_NOT_DRAFT');
+    const person = await User.findByPk(tr.personId, { attributes: ['id', 'name', 'status'], transaction: t });
+    if (!person || person.status !== 'active') throw conflict('调动人员已停用，不能审批', 'PERSON_DISABLED');
+    tr.status = 'approved';
+    tr.approvedBy = actor.id;
+    tr.approvedAt = uow.now;
+    await tr.save({ transaction: t });
+    uow.audit({ action: 'org.transfer.approve', objectType: 'transfer', objectId: id, detail: { before: { status: 'draft' }, after: { status: 'approved' }, effectiveDate: tr.effectiveDate } });
+
+    // everyone concerned, once each (a head of both departments gets one message)
+    const deptIds = [tr.fromDeptId, tr.toDeptId].filter((d): d is number => d !== null);
+    const depts = new Map((await Department.findAll({ where: { id: deptIds }, attributes: ['id', 'name'], raw: true, transaction: t })).map((d) => [d.id, d.name]));
+    const fromName = tr.fromDeptId !== null ? (depts.get(tr.fromDeptId) ?? '原部门') : '（无部门）';
+    const toName = depts.get(tr.toDeptId) ?? '新部门';
+    const recipients = new Set<number>([tr.personId]);
+    if (tr.fromDeptId !== null) for (const u of (await deptHeads(this.db, tr.fromDeptId, { transaction: t })).userIds) recipients.add(u);
+    for (const u of (await deptHeads(this.db, tr.toDeptId, { transaction: t })).userIds) recipients.add(u);
+    for (const userId of recipients) {
+      this.notices.write(uow, [
+        {
+          userId,
+          title: userId === tr.personId ? '您的调动已批准' : `人员调动：${person.name}`,
+          body: `${person.name}由「${fromName}」调至「${toName}」，${tr.effectiveDate} 生效。原因：${tr.reason}`,
+          link: `/org/transfers/${id}`,
+          key: `org.transfer.${id}.approved.${userId}`,
+        },
+      ]);
+    }
+
+    if (tr.effectiveDate <= shanghaiDate(uow.now)) {
+      if (await this.applyIn(uow, tr)) moved = tr.personId;
+    } else {
+      await this.jobs.enqueue(TRANSFER_JOB, { transferId: id }, { runAt: shanghaiMidnight(tr.effectiveDate), dedupeKey: `${TRANSFER_JOB}:${id}`, transaction: t });
+    }
+    return moved;
+  }
+
+  /** a move that cannot be made when the date has come refuses the approval as a whole */
+  static refusal(err: unknown): never {
+    if (err instanceof TransferFailure) throw conflict(`调动无法生效：${err.message}`, 'TRANSFER_CANNOT_APPLY');
+    return PeopleService.concurrency(err);
+  }
+
+  async approve(id: number, actor: Actor): Promise<TransferView> {
+    let moved: number | null = null;
     await inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
-      const t = uow.t;
-      const tr = await Transfer.findByPk(id, { transaction: t, lock: t.LOCK.UPDATE });
-      if (!tr) throw notFound('调动记录不存在');
-      if (tr.status !== 'draft') throw conflict(`该调动${STATUS_LABEL[tr.status]}，不能再审批`, 'TRANSFER_NOT_DRAFT');
-      const person = await User.findByPk(tr.personId, { attributes: ['id', 'name', 'status'], transaction: t });
-      if (!person || person.status !== 'active') throw conflict('调动人员已停用，不能审批', 'PERSON_DISABLED');
-      tr.status = 'approved';
-      tr.approvedBy = actor.id;
-      tr.approvedAt = uow.now;
-      await tr.save({ transaction: t });
-      uow.audit({ action: 'org.transfer.approve', objectType: 'transfer', objectId: id, detail: { before: { status: 'draft' }, after: { status: 'approved' }, effectiveDate: tr.effectiveDate } });
-
-      // everyone concerned, once each (a head of both departments gets one message)
-      const deptIds = [tr.fromDeptId, tr.toDeptId].filter((d): d is number => d !== null);
-      const depts = new Map((await Department.findAll({ where: { id: deptIds }, attributes: ['id', 'name'], raw: true, transaction: t })).map((d) => [d.id, d.name]));
-      const fromName = tr.fromDeptId !== null ? (depts.get(tr.fromDeptId) ?? '原部门') : '（无部门）';
-      const toName = depts.get(tr.toDeptId) ?? '新部门';
-      const recipients = new Set<number>([tr.personId]);
-      if (tr.fromDeptId !== null) for (const u of (await deptHeads(this.db, tr.fromDeptId, { transaction: t })).userIds) recipients.add(u);
-      for (const u of (await deptHeads(this.db, tr.toDeptId, { transaction: t })).userIds) recipients.add(u);
-      for (const userId of recipients) {
-        this.notices.write(uow, [
-          {
-            userId,
-            title: userId === tr.personId ? '您的调动已批准' : `人员调动：${person.name}`,
-            body: `${person.name}由「${fromName}」调至「${toName}」，${tr.effectiveDate} 生效。原因：${tr.reason}`,
-            link: `/org/transfers/${id}`,
-            key: `org.transfer.${id}.approved.${userId}`,
-          },
-        ]);
+      const tr = await this.db.models.Transfer.findByPk(id, { attributes: ['workflowInstanceId'], transaction: uow.t });
+      if (tr?.workflowInstanceId && (await this.approvals?.running(tr.workflowInstanceId, uow.t))) {
+        throw conflict('该调动由审批流程决定（流程进行中或已驳回），不能直接审批', 'TRANSFER_IN_WORKFLOW');
       }
-
-      if (tr.effectiveDate <= shanghaiDate(uow.now)) {
-        if (await this.applyIn(uow, tr)) moved = tr.personId;
-      } else {
-        await this.jobs.enqueue(TRANSFER_JOB, { transferId: id }, { runAt: shanghaiMidnight(tr.effectiveDate), dedupeKey: `${TRANSFER_JOB}:${id}`, transaction: t });
-      }
-    }).catch((err: unknown) => {
-      // a date that has come and a move that cannot be made: the approval is refused as a whole
-      if (err instanceof TransferFailure) throw conflict(`调动无法生效：${err.message}`, 'TRANSFER_CANNOT_APPLY');
-      return PeopleService.concurrency(err);
-    });
+      moved = await this.approveInUnit(uow, id, actor);
+    }).catch(TransferService.refusal);
     if (moved !== null) await this.people.afterChange([moved]);
     return this.get(id);
   }

@@ -1,6 +1,6 @@
 import type { AppDeps } from '../deps.ts';
 import { createConditions } from './conditions.ts';
-import { builtinActions, createHooks } from './hooks.ts';
+import { builtinActions, createHooks, type ActionHook } from './hooks.ts';
 import type { EngineHooks } from './engine.ts';
 import { ProcessService } from './processes.ts';
 import { WorkflowQueries } from './queries.ts';
@@ -11,6 +11,8 @@ import { registerTriggers } from './triggers.ts';
 
 export interface Workflow {
   processes: ProcessService;
+  /** automatic actions (hook name → handler): modules add theirs, e.g. `org.transfer.approve` */
+  actions: Map<string, ActionHook>;
   service: WorkflowService;
   queries: WorkflowQueries;
 }
@@ -22,18 +24,19 @@ export function workflowOf(deps: AppDeps): Workflow {
   let w = modules.get(deps);
   if (w) return w;
   const conditions = createConditions();
-  const processes = new ProcessService(deps.db, deps.clock, deps.access, conditions);
+  const actions = builtinActions();
+  const processes = new ProcessService(deps.db, deps.clock, deps.access, conditions, actions);
   // sub-processes need the service, which needs the hooks: the two hooks call it once built
   let service: WorkflowService | null = null;
   const hooks: EngineHooks = {
-    ...createHooks({ db: deps.db, jobs: deps.jobs, conditions, actions: builtinActions() }),
+    ...createHooks({ db: deps.db, jobs: deps.jobs, conditions, actions }),
     startChild: (run, tok, node) => service!.startChild(run, tok, node),
     childFinished: (run, status) => service!.childFinished(run, status),
     endChildren: (run) => service!.endChildren(run),
   };
   const forms = new WorkflowForms(deps.db, deps.clock);
   service = new WorkflowService(deps.db, deps.clock, processes, hooks, deps.access, forms, deps.notices);
-  w = { processes, service, queries: new WorkflowQueries(deps.db, processes, deps.access, forms) };
+  w = { processes, actions, service, queries: new WorkflowQueries(deps.db, processes, deps.access, forms) };
   registerWorkflowJobs(deps, w);
   registerTriggers(deps, processes, service);
   modules.set(deps, w);

@@ -5,7 +5,6 @@ import { badRequest, conflict, notFound, type FieldError } from '../http/errors.
 import { definitionSchema, isHuman, type AssigneeRule, type ProcessDefinition } from './definition.ts';
 import { analyse, type Graph, type GraphIssue } from './graph.ts';
 import type { ConditionChecker } from './conditions.ts';
-import { builtinActions } from './hooks.ts';
 import { checkCron } from './triggers.ts';
 
 /**
@@ -17,8 +16,6 @@ import { checkCron } from './triggers.ts';
  */
 
 export const PROCESS = 'wf_process';
-/** automatic actions a process may name */
-const KNOWN_HOOKS: ReadonlySet<string> = new Set(builtinActions().keys());
 export const CATEGORY = 'wf_category';
 
 export interface ProcessInput {
@@ -64,6 +61,8 @@ export class ProcessService {
     private readonly clock: Clock,
     private readonly access: AccessService,
     private readonly conditions: ConditionChecker,
+    /** automatic actions a process may name (built in, and registered by modules) */
+    private readonly actions: ReadonlyMap<string, unknown>,
   ) {
     access.registerResourceType({
       type: PROCESS,
@@ -207,7 +206,7 @@ export class ProcessService {
         if (!child) out.push({ code: 'SUBPROCESS_NOT_FOUND', message: `子流程节点“${n.name}”引用的流程 ${n.processKey} 不存在`, nodeId: n.id });
         else if (!child.latestVersion) out.push({ code: 'SUBPROCESS_UNPUBLISHED', message: `子流程节点“${n.name}”引用的流程 ${n.processKey} 尚未发布`, nodeId: n.id });
       }
-      if (n.type === 'action' && !KNOWN_HOOKS.has(n.hook)) out.push({ code: 'UNKNOWN_HOOK', message: `自动操作节点“${n.name}”的操作 ${n.hook} 不存在`, nodeId: n.id });
+      if (n.type === 'action' && !this.actions.has(n.hook)) out.push({ code: 'UNKNOWN_HOOK', message: `自动操作节点“${n.name}”的操作 ${n.hook} 不存在`, nodeId: n.id });
       const rules: AssigneeRule[] = isHuman(n) || n.type === 'cc' ? n.assignees : [];
       for (const r of rules) {
         if (r.kind === 'person') {
