@@ -3,22 +3,19 @@ import fs from 'node:fs';
 import { getSignature } from '@wecom/crypto';
 import { parseEvent, signJsApi, stripFragment, verifyUrl, WecomCallbackError, type CallbackConfig } from '../src/index.ts';
 
-// Every vector of ../shared/wecom/vectors.json (SPEC.md §2.6, §6.2): callback crypto (S1 integrity) and JS-SDK signatures (R20.0). The file is kept
-// as a fixture so the tests run without the shared folder; when it is present the copy must match it.
+// Every vector of ../shared/wecom/vectors.json (SPEC.md §2.6, §6.2): callback crypto (S1 integrity) and JS-SDK signatures (R20.0).
+// Read from the shared folder at run time (not copied into the project); a clone without it skips
+// these tests with a printed reason.
 
-const fixture = new URL('./fixtures/vectors.json', import.meta.url);
 const shared = new URL('../../../shared/wecom/vectors.json', import.meta.url);
-const vectors = JSON.parse(fs.readFileSync(fixture, 'utf8')) as {
+const present = fs.existsSync(shared);
+const vectors = (present ? JSON.parse(fs.readFileSync(shared, 'utf8')) : { callback_crypto_vectors: [], jssdk_vectors: [] }) as {
   callback_crypto_vectors: Array<Record<string, any>>;
   jssdk_vectors: Array<Record<string, any>>;
 };
+if (!present) console.log('# skipped: ../shared/wecom/vectors.json is not present in this clone');
 
-test('fixture vectors.json is the shared SPEC copy', (t) => {
-  if (!fs.existsSync(shared)) return t.pass('shared/wecom/vectors.json not present here');
-  t.deepEqual(JSON.parse(fs.readFileSync(shared, 'utf8')), JSON.parse(fs.readFileSync(fixture, 'utf8')));
-});
-
-test('all vectors are covered', (t) => {
+(present ? test : test.skip)('all vectors are covered', (t) => {
   t.is(vectors.callback_crypto_vectors.length, 3);
   t.is(vectors.jssdk_vectors.length, 1);
 });
