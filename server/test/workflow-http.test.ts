@@ -174,5 +174,30 @@ test('BPMN 2.0 interchange: export a process and import it back as a new draft w
   t.deepEqual(imported.body.process.definition, p.body.definition);
   const bad = await c.designer!.post(`${W}/processes/import-bpmn`, { key: 'leave3', xml: '<!DOCTYPE x [<!ENTITY a "b">]><x/>' });
   t.is(bad.status, 400);
-  t.is((await c.alice!.get(`${W}/processes/${p.body.id}/bpmn`)).status, 403);
+  t.is((await c.alice!.get(`${W}/processes/${p.body.id}/bpmn`)).status, 404, "a person who may not manage the process does not learn it exists");
+});
+
+test('R3.6 management rights are separate from run rights: a clerk manages only the processes granted to them', async (t) => {
+  const { ta, ids, c } = await setup(t);
+  const def = linear([human('n1', [person(ids.bob!)])]);
+  const p1 = (await c.designer!.post(`${W}/processes`, { key: 'p1', name: '科室请领', definition: def })).body;
+  const p2 = (await c.designer!.post(`${W}/processes`, { key: 'p2', name: '其他流程', definition: def })).body;
+  t.is((await c.carol!.get(`${W}/processes/${p1.id}`)).status, 404, 'no right yet');
+  const g = await c.designer!.post(`${W}/processes/${p1.id}/grants`, { action: 'manage', subjectType: 'user', subjectId: ids.carol });
+  t.is(g.status, 201, JSON.stringify(g.body));
+  await ta.deps.access.invalidate();
+  t.is((await c.carol!.get(`${W}/processes/${p1.id}`)).status, 200);
+  const patched = await c.carol!.send('PATCH', `${W}/processes/${p1.id}`, { rev: p1.rev, name: '科室物资请领' });
+  t.is(patched.status, 200);
+  t.is((await c.carol!.post(`${W}/processes/${p1.id}/publish`, { rev: patched.body.rev })).status, 200);
+  t.is((await c.carol!.get(`${W}/processes/${p2.id}`)).status, 404, 'another process stays hidden');
+  t.is((await c.carol!.post(`${W}/processes`, { key: 'p3', name: 'x', definition: def })).status, 403, 'creating processes needs workflow:design');
+  t.deepEqual((await c.carol!.get(`${W}/managed-processes`)).body.items.map((x: { key: string }) => x.key), ['p1']);
+  // run rights are separate: managing does not remove the default start grant, and a deny works
+  const grants = await c.carol!.get(`${W}/processes/${p1.id}/grants`);
+  t.true(grants.body.items.some((x: { action: string; subjectType: string }) => x.action === 'start' && x.subjectType === 'everyone'));
+  await c.carol!.post(`${W}/processes/${p1.id}/grants`, { action: 'start', effect: 'deny', subjectType: 'user', subjectId: ids.mallory });
+  await ta.deps.access.invalidate();
+  t.is((await c.mallory!.post(`${W}/instances`, { processKey: 'p1', formData: {} })).status, 403);
+  t.is((await c.alice!.post(`${W}/instances`, { processKey: 'p1', formData: {} })).status, 201);
 });

@@ -10,6 +10,7 @@ import { definitionSchema } from './definition.ts';
 import { fromBpmnXml, toBpmnXml } from './bpmn.ts';
 import { contentDisposition } from '../files/service.ts';
 import { workflowOf } from './module.ts';
+import { PROCESS } from './processes.ts';
 import type { Person } from './service.ts';
 import { delegationRoutes } from './delegation-routes.ts';
 import { statsRoutes } from './stats-routes.ts';
@@ -91,6 +92,18 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
   const admin = { permission: 'workflow:admin' } as const;
   const tags = ['流程'];
   const base = '/api/v1/workflow';
+  /**
+   * R3.6: management rights are separate from run rights: the process designers (workflow:design)
+   * manage every process; a department clerk manages the processes granted to them (`manage` on
+   * wf_process, inherited from its category). Anyone else: 404, the process's existence included.
+   */
+  const canManage = async (ctx: AppContext, processId: number): Promise<void> => {
+    const p = ctx.state.principal!;
+    if (hasPermission(p, 'workflow:design')) return;
+    if (!(await deps.db.models.WfProcess.count({ where: { id: processId } })) || !(await deps.access.can(p.userId, 'manage', { type: PROCESS, id: processId }))) {
+      throw notFound('流程不存在');
+    }
+  };
   const viewOf = (ctx: AppContext, id: number) => wf.queries.instance(id, { id: ctx.state.principal!.userId, admin: hasPermission(ctx.state.principal, 'workflow:admin') });
   return [
     ...delegationRoutes(deps),
@@ -130,16 +143,17 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
         return wf.processes.create(body, actorOf(ctx));
       },
     }),
-    defineRoute({ method: 'get', path: `${base}/processes/:id`, access: design, summary: '流程定义（草稿）', tags, params: idParam, handler: (_ctx, { params }) => wf.processes.get(params.id) }),
+    defineRoute({ method: 'get', path: `${base}/processes/:id`, access: 'authenticated', summary: '流程定义（草稿）', tags, params: idParam, handler: async (ctx, { params }) => (await canManage(ctx, params.id), wf.processes.get(params.id)) }),
     defineRoute({
       method: 'patch',
       path: `${base}/processes/:id`,
-      access: design,
+      access: 'authenticated',
       summary: '修改流程草稿',
       tags,
       params: idParam,
       body: processPatch,
-      handler: (ctx, { params, body }) => {
+      handler: async (ctx, { params, body }) => {
+        await canManage(ctx, params.id);
         const { rev, ...patch } = body;
         return wf.processes.update(params.id, rev, patch, actorOf(ctx));
       },
@@ -147,11 +161,12 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: `${base}/processes/:id/validate`,
-      access: design,
+      access: 'authenticated',
       summary: '发布前校验：不可达节点、分支汇聚、无处理人、缺少默认分支、条件错误',
       tags,
       params: idParam,
-      handler: async (_ctx, { params }) => {
+      handler: async (ctx, { params }) => {
+        await canManage(ctx, params.id);
         const p = await wf.processes.get(params.id);
         const issues = await wf.processes.validate(p.definition);
         return { ok: issues.length === 0, issues };
@@ -160,12 +175,12 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'post',
       path: `${base}/processes/:id/publish`,
-      access: design,
+      access: 'authenticated',
       summary: '发布流程：生成不可变的新版本，运行中的实例继续使用原版本',
       tags,
       params: idParam,
       body: z.strictObject({ rev: z.number().int().min(1), note: z.string().trim().max(500).optional() }),
-      handler: (ctx, { params, body }) => wf.processes.publish(params.id, body.rev, body.note ?? null, actorOf(ctx)),
+      handler: async (ctx, { params, body }) => (await canManage(ctx, params.id), wf.processes.publish(params.id, body.rev, body.note ?? null, actorOf(ctx))),
     }),
     defineRoute({
       method: 'post',
@@ -183,11 +198,12 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
     defineRoute({
       method: 'get',
       path: `${base}/processes/:id/bpmn`,
-      access: design,
+      access: 'authenticated',
       summary: '导出流程草稿为 BPMN 2.0 XML（可在其他建模工具中打开）',
       tags,
       params: idParam,
       handler: async (ctx, { params }) => {
+        await canManage(ctx, params.id);
         const p = await wf.processes.get(params.id);
         ctx.set('Content-Disposition', contentDisposition(`${p.name}.bpmn`));
         ctx.type = 'application/xml';
@@ -208,7 +224,64 @@ export function workflowRoutes(deps: AppDeps): RouteSpec[] {
         return { process: p, warnings: imported.warnings };
       },
     }),
-    defineRoute({ method: 'get', path: `${base}/processes/:id/versions`, access: design, summary: '流程的已发布版本', tags, params: idParam, handler: async (_ctx, { params }) => ({ items: await wf.processes.versions(params.id) }) }),
+    defineRoute({ method: 'get', path: `${base}/processes/:id/versions`, access: 'authenticated', summary: '流程的已发布版本', tags, params: idParam, handler: async (ctx, { params }) => (await canManage(ctx, params.id), { items: await wf.processes.versions(params.id) }) }),
+    defineRoute({
+      method: 'get',
+      path: `${base}/managed-processes`,
+      access: 'authenticated',
+      summary: '我可以管理的流程（流程设计人员为全部）',
+      tags,
+      handler: async (ctx) => {
+        const p = ctx.state.principal!;
+        if (hasPermission(p, 'workflow:design')) return { items: await wf.processes.list({}) };
+        const ids = (await deps.access.allowedIds(p.userId, 'manage', PROCESS)).map(Number);
+        return { items: ids.length ? await wf.processes.list({ ids }) : [] };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${base}/processes/:id/grants`,
+      access: 'authenticated',
+      summary: '流程的发起权与管理权（含从分类继承的）',
+      tags,
+      params: idParam,
+      handler: async (ctx, { params }) => (await canManage(ctx, params.id), deps.access.listGrants({ type: PROCESS, id: params.id })),
+    }),
+    defineRoute({
+      method: 'post',
+      path: `${base}/processes/:id/grants`,
+      access: 'authenticated',
+      summary: '授予部门、人员、人员组、角色、岗位或全体人员发起或管理该流程的权限（R3.6）',
+      tags,
+      params: idParam,
+      body: z.strictObject({
+        action: z.enum(['start', 'manage'], { error: '权限只能是 start（发起）或 manage（管理）' }),
+        effect: z.enum(['allow', 'deny'], { error: '只能是 allow 或 deny' }).default('allow'),
+        subjectType: z.enum(['user', 'dept', 'role', 'post', 'group', 'everyone'], { error: '授权对象类型不正确' }),
+        subjectId: posId('授权对象').nullable().optional(),
+        subtree: z.boolean().optional(),
+      }),
+      handler: async (ctx, { params, body }) => {
+        await canManage(ctx, params.id);
+        ctx.status = 201;
+        return deps.access.createGrant({ resourceType: PROCESS, resourceId: params.id, ...body }, actorOf(ctx));
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: `${base}/processes/:id/grants/:grantId`,
+      access: 'authenticated',
+      summary: '撤销该流程上的一条授权',
+      tags,
+      params: z.strictObject({ id: z.coerce.number().int().positive(), grantId: z.coerce.number().int().positive() }),
+      handler: async (ctx, { params }) => {
+        await canManage(ctx, params.id);
+        const g = await deps.db.models.AccessGrant.findByPk(params.grantId, { attributes: ['resourceType', 'resourceId'], raw: true });
+        if (!g || g.resourceType !== PROCESS || g.resourceId !== String(params.id)) throw notFound('授权不存在');
+        await deps.access.deleteGrant(params.grantId, actorOf(ctx));
+        ctx.status = 204;
+      },
+    }),
     defineRoute({
       method: 'get',
       path: `${base}/catalogue`,
