@@ -101,7 +101,15 @@ async function grantRoles(dataDir: string): Promise<void> {
 
 /** An organisation workbook: two people, the second in a department that does not exist. */
 async function peopleWorkbook(file: string): Promise<void> {
-  const ExcelJS = requireServer('exceljs') as typeof import('exceljs');
+  // exceljs is the server's dependency; typed here only as far as this test uses it
+  interface Sheet {
+    addRow(values: string[]): unknown;
+  }
+  interface Book {
+    addWorksheet(name: string): Sheet;
+    xlsx: { writeFile(file: string): Promise<void> };
+  }
+  const ExcelJS = requireServer('exceljs') as { Workbook: new () => Book };
   const wb = new ExcelJS.Workbook();
   const ws = wb.addWorksheet('人员');
   ws.addRow(['工号', '姓名', '性别', '主部门编码', '手机']);
