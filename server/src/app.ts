@@ -12,6 +12,7 @@ import type { AppDeps } from './deps.ts';
 import { loadPrincipal } from './access/service.ts';
 import { AccessService } from './access/grants.ts';
 import { grantRoutes } from './access/grant-routes.ts';
+import { roleRoutes } from './access/role-routes.ts';
 import { SessionManager } from './auth/sessions.ts';
 import { DbSessionStore, RedisSessionStore } from './auth/session-store.ts';
 import { AuthService } from './auth/service.ts';
@@ -38,6 +39,7 @@ import { workflowRoutes } from './workflow/routes.ts';
 import { formRoutes } from './forms/routes.ts';
 import { wecomRoutes } from './wecom/routes.ts';
 import { wecomSyncRoutes } from './wecom/sync-routes.ts';
+import { installWecom } from './wecom/install.ts';
 import { mountRoutes, type RouteSpec } from './http/route.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { docsRoutes } from './http/docs.ts';
@@ -122,6 +124,7 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
     notices: new NotificationCentre(channels),
   };
   registerHousekeeping(deps);
+  installWecom(deps); // WeCom channel, callback jobs, card sweep (issue 6); nothing when WECOM_* are unset
 
   const routes: RouteSpec[] = [
     ...healthRoutes(deps),
@@ -133,6 +136,7 @@ export async function createApp(opts: AppOptions): Promise<OaApp> {
     ...inboxRoutes(deps),
     ...orgRoutes(deps),
     ...grantRoutes(deps),
+    ...roleRoutes(deps),
     ...workflowRoutes(deps),
     ...formRoutes(deps),
     ...wecomRoutes(deps),
