@@ -26,6 +26,7 @@ export interface Field {
   help?: string;
   placeholder?: string;
   default?: unknown;
+  defaultFormula?: string;
   minLength?: number;
   maxLength?: number;
   min?: number | string;
@@ -104,14 +105,22 @@ export function permissionOf(field: Field, perms: Permissions | undefined, edita
 }
 
 /**
- * Fields in screen order. On a phone (R16.11) the `phoneLayout` lists the fields to show, in order
- * (others are hidden on phones); on a wide screen the `layout` sections are followed and fields not
- * placed are appended.
+ * Fields in screen order. On a phone (R16.11) the `phoneLayout` lists the fields to show, in order;
+ * the others are hidden on phones, except fields the person must be able to fill in (editable ones
+ * while editing), which follow under 更多信息 so that a phone can always submit. On a wide screen
+ * (or with `all`) the `layout` sections are followed and fields not placed are appended.
  */
-export function orderedFields(schema: FormSchema, phone: boolean): { title?: string; fields: Field[] }[] {
+export function orderedFields(schema: FormSchema, phone: boolean, opts: { editable?: boolean; perms?: Permissions; all?: boolean } = {}): { title?: string; fields: Field[] }[] {
   const byKey = new Map(schema.fields.map((f) => [f.key, f]));
-  if (phone && schema.phoneLayout?.fields.length) {
-    return [{ fields: schema.phoneLayout.fields.map((k) => byKey.get(k)).filter((f): f is Field => !!f) }];
+  if (phone && !opts.all && schema.phoneLayout?.fields.length) {
+    const listed = schema.phoneLayout.fields.map((k) => byKey.get(k)).filter((f): f is Field => !!f);
+    const out: { title?: string; fields: Field[] }[] = [{ fields: listed }];
+    if (opts.editable) {
+      const keys = new Set(listed.map((f) => f.key));
+      const more = schema.fields.filter((f) => !keys.has(f.key) && permissionOf(f, opts.perms, true) === 'editable');
+      if (more.length) out.push({ title: '更多信息', fields: more });
+    }
+    return out;
   }
   if (!schema.layout?.sections.length) return [{ fields: schema.fields }];
   const placed = new Set<string>();
@@ -129,6 +138,11 @@ export function orderedFields(schema: FormSchema, phone: boolean): { title?: str
   const rest = schema.fields.filter((f) => !placed.has(f.key));
   if (rest.length) sections.push({ title: '其他', fields: rest });
   return sections.filter((s) => s.fields.length);
+}
+
+/** Whether the phone layout leaves fields out (the page then offers 查看完整表单). */
+export function phoneHidesFields(schema: FormSchema): boolean {
+  return !!schema.phoneLayout?.fields.length && schema.phoneLayout.fields.length < schema.fields.length;
 }
 
 /** Sum of a number or money column of a sub-table (money in fen). */
