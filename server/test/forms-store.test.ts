@@ -14,9 +14,10 @@ test('R16.9 index rows: one per scalar, sub-table cells with row numbers, totals
   const r = validateSubmission(EXPENSE_FORM, { budgetNo: 'YS-1', items: [{ date: '2026-11-20', category: '差旅', amount: '12.5' }, { date: '2026-11-21', category: '办公', amount: '1' }] }, { now: new Date('2026-11-25T02:00:00Z'), user: { id: 7, name: '王', deptId: 3 } });
   t.true(r.ok, JSON.stringify(r.errors));
   const rows = indexRowsOf(form, r.value, r.totals);
-  t.deepEqual(rows.find((x) => x.fieldKey === 'total'), { fieldKey: 'total', rowNo: -1, valueText: null, valueNum: '1350', valueDate: null });
+  t.deepEqual(rows.find((x) => x.fieldKey === 'total'), { fieldKey: 'total', rowNo: -1, valueText: null, valueNum: '1350', valueDate: null, valueMonth: null, valueYear: null });
   t.deepEqual(rows.filter((x) => x.fieldKey === 'items.amount').map((x) => [x.rowNo, x.valueNum]), [[0, '1250'], [1, '100']]);
   t.deepEqual(rows.find((x) => x.fieldKey === 'items.date' && x.rowNo === 1)?.valueDate, '2026-11-21');
+  t.like(rows.find((x) => x.fieldKey === 'items.date' && x.rowNo === 1), { valueMonth: '2026-11', valueYear: '2026' }, 'R3.14 month and year stored for grouping');
   t.deepEqual(rows.find((x) => x.fieldKey === 'items.amount.$total')?.valueNum, '1350');
   t.is(formatSerial('QJ-{yyyy}-{0000}', new Date('2026-12-31T17:00:00Z'), 7), 'QJ-2027-0007', 'Beijing date');
 });

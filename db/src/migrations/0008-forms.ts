@@ -1,4 +1,4 @@
-import { DataTypes, type QueryInterface } from 'sequelize';
+import { DataTypes, type ModelAttributeColumnOptions, type QueryInterface } from 'sequelize';
 
 // Custom forms (issue 5). Frozen once published.
 //
@@ -10,6 +10,17 @@ import { DataTypes, type QueryInterface } from 'sequelize';
 // form_submission_change keeps every correction of a stored submission (R16.10), form_data_source
 // and its rows hold data sources imported from Excel for lookups (R16.7), form_report holds
 // admin-defined summary tables (R3.18).
+//
+// form_summary_row is a second, flat copy of the index for summaries at submission grain: one row
+// per submission with fixed numbered slots (text t0..t15, number n0..n15, date d0..d7 with the
+// date's month and year alongside), mapped per form by form_summary_slot. A portable schema cannot
+// add typed columns per form at runtime, and grouping the one-row-per-value index needs a join per
+// field (several times slower than scanning the JSON text on 100,000 submissions); one flat row
+// lets a summary be a single GROUP BY over one table (bench:forms).
+// Fixed here (a migration never changes); the models in models/forms.ts export the same counts.
+const SUMMARY_TEXT_SLOTS = 16;
+const SUMMARY_NUMBER_SLOTS = 16;
+const SUMMARY_DATE_SLOTS = 8;
 const str = (len: number, allowNull = false) => ({ type: DataTypes.STRING(len), allowNull });
 const int = (allowNull = true) => ({ type: DataTypes.INTEGER, allowNull });
 const date = (allowNull = false) => ({ type: DataTypes.DATE(3), allowNull });
@@ -67,12 +78,49 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
     value_text: str(255, true),
     value_num: { type: DataTypes.DECIMAL(24, 6), allowNull: true },
     value_date: str(10, true),
+    // 'YYYY-MM' and 'YYYY' of value_date: grouping by month or year without dialect date functions (R3.14)
+    value_month: str(7, true),
+    value_year: str(4, true),
   });
   // (submission, field, row): the summary joins and re-indexing look rows up by these
   await qi.addIndex('form_field_index', ['submission_id', 'field_key', 'row_no'], { name: 'form_field_index_sub_idx' });
   await qi.addIndex('form_field_index', ['form_id', 'field_key', 'value_num'], { name: 'form_field_index_num_idx' });
   await qi.addIndex('form_field_index', ['form_id', 'field_key', 'value_text'], { name: 'form_field_index_text_idx' });
   await qi.addIndex('form_field_index', ['form_id', 'field_key', 'value_date'], { name: 'form_field_index_date_idx' });
+
+  // A form's field → slot map: assigned when a field first appears in a published version and never
+  // reused; slot null = the field is only in form_field_index (multi-valued, slots exhausted); active
+  // false = retired (its kind changed in a later version), the slot number stays taken.
+  await qi.createTable('form_summary_slot', {
+    form_id: { type: DataTypes.INTEGER, allowNull: false, primaryKey: true },
+    field_key: { type: DataTypes.STRING(130), allowNull: false, primaryKey: true },
+    kind: str(1),
+    slot: int(),
+    active: { type: DataTypes.BOOLEAN, allowNull: false },
+    since_version: int(false),
+  });
+  const slots: Record<string, ModelAttributeColumnOptions> = {};
+  for (let i = 0; i < SUMMARY_TEXT_SLOTS; i++) slots[`t${i}`] = str(255, true);
+  for (let i = 0; i < SUMMARY_NUMBER_SLOTS; i++) slots[`n${i}`] = { type: DataTypes.DECIMAL(24, 6), allowNull: true };
+  for (let i = 0; i < SUMMARY_DATE_SLOTS; i++) {
+    slots[`d${i}`] = str(10, true);
+    slots[`m${i}`] = str(7, true);
+    slots[`y${i}`] = str(4, true);
+  }
+  // Keyed (form, submission): clustered by form on InnoDB and SQL Server, so a form's summary is one
+  // range scan of its own rows whatever else the table holds.
+  await qi.createTable('form_summary_row', {
+    form_id: { type: DataTypes.INTEGER, allowNull: false, primaryKey: true },
+    submission_id: { type: DataTypes.INTEGER, allowNull: false, primaryKey: true },
+    submitter_id: int(false),
+    dept_id: int(),
+    status: str(16),
+    // the Beijing calendar day of submission, its month and year
+    submitted_date: str(10),
+    submitted_month: str(7),
+    submitted_year: str(4),
+    ...slots,
+  });
 
   await qi.createTable('form_serial', {
     form_id: { type: DataTypes.INTEGER, allowNull: false, primaryKey: true },

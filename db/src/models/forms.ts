@@ -55,7 +55,52 @@ export class FormFieldIndex extends Model<InferAttributes<FormFieldIndex>, Infer
   /** DECIMAL: returned as a string by some drivers. */
   declare valueNum: string | number | null;
   declare valueDate: string | null;
+  /** 'YYYY-MM' of valueDate (grouping by month, R3.14). */
+  declare valueMonth: string | null;
+  /** 'YYYY' of valueDate. */
+  declare valueYear: string | null;
 }
+
+/** Slots of a form_summary_row (the same counts as migration 0008). */
+export const SUMMARY_SLOTS = { t: 16, n: 16, d: 8 } as const;
+export type SummarySlotKind = keyof typeof SUMMARY_SLOTS;
+
+/**
+ * A form's field → summary slot map (R3.18): assigned when a field first appears in a published
+ * version, never reused; `slot` null or inactive = the field is summarised from form_field_index only.
+ */
+export class FormSummarySlot extends Model<InferAttributes<FormSummarySlot>, InferCreationAttributes<FormSummarySlot>> {
+  declare formId: number;
+  declare fieldKey: string;
+  declare kind: SummarySlotKind;
+  declare slot: number | null;
+  /** false: retired (the field's kind changed); the slot number stays taken. */
+  declare active: boolean;
+  declare sinceVersion: number;
+}
+
+type Idx16 = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15;
+type Idx8 = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
+/** The slot columns: text t0..t15, number n0..n15 (DECIMAL: strings from some drivers), date d0..d7 with month m0..m7 and year y0..y7. */
+export type SummarySlotValues = Partial<Record<`t${Idx16}`, string | null>> &
+  Partial<Record<`n${Idx16}`, string | number | null>> &
+  Partial<Record<`d${Idx8}` | `m${Idx8}` | `y${Idx8}`, string | null>>;
+
+export interface FormSummaryRowAttributes extends SummarySlotValues {
+  /** Primary key (formId, submissionId): a form's rows are contiguous where the key is clustered. */
+  formId: number;
+  submissionId: number;
+  submitterId: number;
+  deptId: number | null;
+  status: string;
+  /** Beijing calendar day of submission, its month and year. */
+  submittedDate: string;
+  submittedMonth: string;
+  submittedYear: string;
+}
+
+/** One flat row per submission for summaries at submission grain (R3.14, R3.18, R16.9). */
+export class FormSummaryRow extends Model<FormSummaryRowAttributes, FormSummaryRowAttributes> {}
 
 export class FormSerial extends Model<InferAttributes<FormSerial>, InferCreationAttributes<FormSerial>> {
   declare formId: number;
@@ -134,6 +179,8 @@ export interface FormModels {
   FormDataSource: typeof FormDataSource;
   FormDataSourceRow: typeof FormDataSourceRow;
   FormReport: typeof FormReport;
+  FormSummarySlot: typeof FormSummarySlot;
+  FormSummaryRow: typeof FormSummaryRow;
 }
 
 export function defineFormModels(sequelize: Sequelize): FormModels {
@@ -146,6 +193,8 @@ export function defineFormModels(sequelize: Sequelize): FormModels {
   class FormDataSourceM extends FormDataSource {}
   class FormDataSourceRowM extends FormDataSourceRow {}
   class FormReportM extends FormReport {}
+  class FormSummarySlotM extends FormSummarySlot {}
+  class FormSummaryRowM extends FormSummaryRow {}
   const common = { sequelize, underscored: true, freezeTableName: true } as const;
   // a fresh object per attribute: Sequelize writes field names into the definition it is given
   const id = () => ({ type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true });
@@ -206,6 +255,8 @@ export function defineFormModels(sequelize: Sequelize): FormModels {
       valueText: str(255),
       valueNum: { type: DataTypes.DECIMAL(24, 6), allowNull: true },
       valueDate: str(10),
+      valueMonth: str(7),
+      valueYear: str(4),
     },
     { ...common, tableName: 'form_field_index', timestamps: false },
   );
@@ -268,6 +319,35 @@ export function defineFormModels(sequelize: Sequelize): FormModels {
     },
     { ...common, tableName: 'form_report', timestamps: true },
   );
+  FormSummarySlotM.init(
+    {
+      formId: { type: DataTypes.INTEGER, allowNull: false, primaryKey: true },
+      fieldKey: { type: DataTypes.STRING(130), allowNull: false, primaryKey: true },
+      kind: { type: DataTypes.STRING(1), allowNull: false },
+      slot: int(),
+      active: { type: DataTypes.BOOLEAN, allowNull: false },
+      sinceVersion: int(false),
+    },
+    { ...common, tableName: 'form_summary_slot', timestamps: false },
+  );
+  const slots: Record<string, ReturnType<typeof str> | { type: ReturnType<typeof DataTypes.DECIMAL>; allowNull: boolean }> = {};
+  for (let i = 0; i < SUMMARY_SLOTS.t; i++) slots[`t${i}`] = str(255);
+  for (let i = 0; i < SUMMARY_SLOTS.n; i++) slots[`n${i}`] = { type: DataTypes.DECIMAL(24, 6), allowNull: true };
+  for (let i = 0; i < SUMMARY_SLOTS.d; i++) Object.assign(slots, { [`d${i}`]: str(10), [`m${i}`]: str(7), [`y${i}`]: str(4) });
+  FormSummaryRowM.init(
+    {
+      formId: { type: DataTypes.INTEGER, allowNull: false, primaryKey: true },
+      submissionId: { type: DataTypes.INTEGER, allowNull: false, primaryKey: true },
+      submitterId: int(false),
+      deptId: int(),
+      status: str(16, false),
+      submittedDate: str(10, false),
+      submittedMonth: str(7, false),
+      submittedYear: str(4, false),
+      ...slots,
+    },
+    { ...common, tableName: 'form_summary_row', timestamps: false },
+  );
   for (const as of FORM_INDEX_ALIASES) FormSubmissionM.hasMany(FormFieldIndexM, { as, foreignKey: 'submissionId', constraints: false });
   return {
     FormDef: FormDefM,
@@ -279,5 +359,7 @@ export function defineFormModels(sequelize: Sequelize): FormModels {
     FormDataSource: FormDataSourceM,
     FormDataSourceRow: FormDataSourceRowM,
     FormReport: FormReportM,
+    FormSummarySlot: FormSummarySlotM,
+    FormSummaryRow: FormSummaryRowM,
   };
 }

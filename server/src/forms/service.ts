@@ -7,6 +7,7 @@ import { checkFormSchema, compileSchema, type CompiledForm } from './compile.ts'
 import type { FormRefs } from './refs.ts';
 import type { FormSchema } from './schema.ts';
 import { submissionWhere, type Filter } from './summary.ts';
+import { assignSlots, loadSlots, summaryRowOf, type SlotRef } from './summary-rows.ts';
 import { validateSubmission, type FieldError, type FieldPermissions, type FormUser } from './validate.ts';
 
 /**
@@ -20,10 +21,23 @@ export interface IndexRow {
   valueText: string | null;
   valueNum: string | null;
   valueDate: string | null;
+  /** 'YYYY-MM' and 'YYYY' of valueDate: grouping by month or year (R3.14). */
+  valueMonth: string | null;
+  valueYear: string | null;
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const ISO_RE = /^\d{4}-\d{2}-\d{2}T/;
+
+const indexRow = (fieldKey: string, rowNo: number, valueText: string | null, valueNum: string | null, valueDate: string | null): IndexRow => ({
+  fieldKey,
+  rowNo,
+  valueText,
+  valueNum,
+  valueDate,
+  valueMonth: valueDate === null ? null : valueDate.slice(0, 7),
+  valueYear: valueDate === null ? null : valueDate.slice(0, 4),
+});
 
 function scalarRows(key: string, rowNo: number, v: unknown, out: IndexRow[]): void {
   if (v === null || v === undefined || v === '') return;
@@ -32,12 +46,12 @@ function scalarRows(key: string, rowNo: number, v: unknown, out: IndexRow[]): vo
     for (const x of v) if (typeof x !== 'object') scalarRows(key, rowNo, x, out);
     return;
   }
-  if (typeof v === 'number') out.push({ fieldKey: key, rowNo, valueText: null, valueNum: String(v), valueDate: null });
-  else if (typeof v === 'boolean') out.push({ fieldKey: key, rowNo, valueText: v ? '1' : '0', valueNum: v ? '1' : '0', valueDate: null });
+  if (typeof v === 'number') out.push(indexRow(key, rowNo, null, String(v), null));
+  else if (typeof v === 'boolean') out.push(indexRow(key, rowNo, v ? '1' : '0', v ? '1' : '0', null));
   else if (typeof v === 'string') {
-    if (DATE_RE.test(v)) out.push({ fieldKey: key, rowNo, valueText: v, valueNum: null, valueDate: v });
-    else if (ISO_RE.test(v)) out.push({ fieldKey: key, rowNo, valueText: v, valueNum: null, valueDate: beijingDate(new Date(v)) });
-    else out.push({ fieldKey: key, rowNo, valueText: v.slice(0, 255), valueNum: null, valueDate: null });
+    if (DATE_RE.test(v)) out.push(indexRow(key, rowNo, v, null, v));
+    else if (ISO_RE.test(v)) out.push(indexRow(key, rowNo, v, null, beijingDate(new Date(v))));
+    else out.push(indexRow(key, rowNo, v.slice(0, 255), null, null));
   } else if (typeof v === 'object') {
     // daterange
     const r = v as { start?: unknown; end?: unknown };
@@ -166,9 +180,10 @@ export class FormService {
       const { FormDef, FormVersion } = this.db.models;
       const def = await FormDef.findByPk(id, { transaction: uow.t, lock: uow.t.LOCK.UPDATE });
       if (!def) throw notFound('表单不存在');
-      this.schemaErrors(def.draft);
+      const form = this.schemaErrors(def.draft);
       const version = (def.latestVersion ?? 0) + 1;
       const v = await FormVersion.create({ formId: id, version, schema: def.draft, publishedBy: actor.id, publishedAt: uow.now }, { transaction: uow.t });
+      await assignSlots(this.db, uow.t, id, version, form);
       await FormDef.update({ latestVersion: version }, { where: { id }, transaction: uow.t });
       uow.audit({ action: 'form.publish', objectType: 'form', objectId: id, detail: { version } });
       return { versionId: v.id, version };
@@ -176,6 +191,17 @@ export class FormService {
   }
 
   private versionCache = new Map<number, { schema: FormSchema; form: CompiledForm; formId: number }>();
+  /** Summary slots per version: assigned at its publish and unchanged after (a retired slot is only no longer read). */
+  private slotCache = new Map<number, Map<string, SlotRef>>();
+
+  private async slots(versionId: number, formId: number): Promise<Map<string, SlotRef>> {
+    const hit = this.slotCache.get(versionId);
+    if (hit) return hit;
+    const slots = await loadSlots(this.db, formId);
+    if (this.slotCache.size > 500) this.slotCache.clear();
+    this.slotCache.set(versionId, slots);
+    return slots;
+  }
 
   /** A published version, compiled once per process (versions are immutable). */
   async version(versionId: number): Promise<{ schema: FormSchema; form: CompiledForm; formId: number }> {
@@ -242,6 +268,7 @@ export class FormService {
     const errors = [...pre.errors, ...r.errors.filter((e) => !pre.errors.some((p) => p.path === e.path))];
     if (!errors.length && this.refs) errors.push(...(await this.refs.check(form, r.value, null, refUser)));
     if (errors.length) throw formErrors(errors);
+    const slots = await this.slots(versionId, formId);
     return inUnitOfWork(this.db, who.actor, now, async (uow) => {
       let serialNo: string | null = null;
       for (const f of form.schema.fields) {
@@ -251,13 +278,15 @@ export class FormService {
         r.value[f.key] = s;
         serialNo ??= s;
       }
-      const { FormSubmission, FormFieldIndex } = this.db.models;
+      const { FormSubmission, FormFieldIndex, FormSummaryRow } = this.db.models;
       const sub = await FormSubmission.create(
         { formId, versionId, serialNo, data: r.value, totals: r.totals, submitterId: who.user.id, deptId: who.user.deptId ?? null, status: 'submitted' },
         { transaction: uow.t },
       );
-      const rows = indexRowsOf(form, r.value, r.totals).map((x) => ({ ...x, submissionId: sub.id, formId }));
+      const index = indexRowsOf(form, r.value, r.totals);
+      const rows = index.map((x) => ({ ...x, submissionId: sub.id, formId }));
       if (rows.length) await FormFieldIndex.bulkCreate(rows, { transaction: uow.t });
+      await FormSummaryRow.create(summaryRowOf(slots, index, { submissionId: sub.id, formId, submitterId: sub.submitterId, deptId: sub.deptId, status: sub.status, submittedAt: sub.createdAt }), { transaction: uow.t });
       if (this.refs) await this.refs.claimFiles(form, r.value, sub.id, who.user.id, uow.t);
       uow.audit({ action: 'form.submit', objectType: 'form_submission', objectId: sub.id, detail: { formId, versionId, serialNo } });
       return { id: sub.id, serialNo, value: r.value };
@@ -439,13 +468,18 @@ export class FormService {
     for (const f of form.schema.fields) if (f.type === 'serial') r.value[f.key] = stored[f.key] ?? null;
     const diff = diffValues(stored, r.value);
     if (!diff.length) throw badRequest('更正后的内容与原内容相同', undefined, 'NO_CHANGE');
+    const slots = await this.slots(s.versionId, s.formId);
     return inUnitOfWork(this.db, who.actor, this.clock.now(), async (uow) => {
-      const { FormSubmission, FormFieldIndex, FormSubmissionChange } = this.db.models;
+      const { FormSubmission, FormFieldIndex, FormSubmissionChange, FormSummaryRow } = this.db.models;
       const [n] = await FormSubmission.update({ data: r.value, totals: r.totals, rev: rev + 1 }, { where: { id, rev }, transaction: uow.t });
       if (n !== 1) throw conflict('表单数据已被他人修改，请刷新后重试', 'STALE');
       await FormFieldIndex.destroy({ where: { submissionId: id }, transaction: uow.t });
-      const rows = indexRowsOf(form, r.value, r.totals).map((x) => ({ ...x, submissionId: id, formId: s.formId }));
+      const index = indexRowsOf(form, r.value, r.totals);
+      const rows = index.map((x) => ({ ...x, submissionId: id, formId: s.formId }));
       if (rows.length) await FormFieldIndex.bulkCreate(rows, { transaction: uow.t });
+      // The summary row is rewritten whole (cleared slots become null).
+      await FormSummaryRow.destroy({ where: { formId: s.formId, submissionId: id }, transaction: uow.t });
+      await FormSummaryRow.create(summaryRowOf(slots, index, { submissionId: id, formId: s.formId, submitterId: s.submitterId, deptId: s.deptId, status: s.status, submittedAt: s.createdAt }), { transaction: uow.t });
       await FormSubmissionChange.create({ submissionId: id, rev: rev + 1, actorId: who.actor.id ?? null, reason, changes: diff, createdAt: uow.now }, { transaction: uow.t });
       if (this.refs) await this.refs.claimFiles(form, r.value, id, who.user.id, uow.t);
       uow.audit({ action: 'form.correct', objectType: 'form_submission', objectId: id, detail: { reason, rev: rev + 1, changes: diff.map((d) => d.path) } });
