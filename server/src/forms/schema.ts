@@ -14,6 +14,9 @@ import { isForbiddenName } from '../expr/index.ts';
  *   computed → per `resultType`; subtable → row objects.
  */
 
+/** The zod copy the form schemas are built with (bench:forms times a bare parse with the same one; zod is not resolvable from the repository root). */
+export { z };
+
 export const FIELD_TYPES = [
   'text',
   'textarea',
