@@ -56,8 +56,25 @@ function noRemoteCss(): Plugin {
   };
 }
 
+/**
+ * uni's mini-program runtime preloads a shadow image from a DCloud CDN three seconds after start
+ * (`preloadAsset` in @dcloudio/uni-mp-weixin, host name spelled as char codes). Switch it off.
+ */
+function noRemotePreload(): Plugin {
+  return {
+    name: 'oa:no-remote-preload',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!/@dcloudio\/uni-mp-weixin\/dist\/uni\.mp\.esm\.js$/.test(id.split('?')[0]!)) return null;
+      const out = code.replace('function preloadAsset() {', 'function preloadAsset() {\n    return; // oa: nothing may leave the hospital network');
+      if (out === code) throw new Error('uni-mp-weixin changed: preloadAsset() not found, the CDN preload is no longer disabled');
+      return { code: out, map: null };
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [localIconFont(), uni(), noRemoteCss()],
+  plugins: [localIconFont(), noRemotePreload(), uni(), noRemoteCss()],
   resolve: { alias: { '@': path.join(here, 'src') } },
   build: { sourcemap: false, chunkSizeWarningLimit: 800 },
 });

@@ -31,10 +31,9 @@ export function policyText(p: PasswordPolicy | null): string {
   return parts.join('；');
 }
 
-export async function signOut(client?: ApiClient): Promise<void> {
-  const c = client ?? (await import('../api')).api;
+export async function signOut(client: ApiClient): Promise<void> {
   try {
-    await c.post('/api/v1/auth/logout', undefined, { quiet: true });
+    await client.post('/api/v1/auth/logout', undefined, { quiet: true });
   } catch {
     // already signed out on the server: nothing to undo
   }
