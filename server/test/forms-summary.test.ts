@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { startTestApp } from './helpers/app.ts';
 import { FormService } from '../src/forms/service.ts';
 import { compileSchema, type FormSchema } from '../src/forms/index.ts';
+import { EXPENSE_FORM } from '../src/forms/fixtures.ts';
 import { runSummary, summarySpecSchema, type SummarySpec } from '../src/forms/summary.ts';
 import { loadSlots } from '../src/forms/summary-rows.ts';
 
@@ -60,9 +61,16 @@ const SPECS: Array<Partial<SummarySpec>> = [
   { groupBy: ['$submitter', '$status'], measures: [{ agg: 'count' }], filters: [{ field: 'note', op: 'contains', value: '丙' }, { field: 'amount', op: 'range', from: '100' }] },
   { measures: [{ agg: 'count' }, { field: 'amount', agg: 'sum' }], filters: [{ field: 'kind', op: 'eq', value: 'sick' }, { field: 'big', op: 'eq', value: true }, { field: '$submittedAt', op: 'range', from: '2020-01-01', to: '2099-12-31' }] },
   { measures: [{ agg: 'count' }], filters: [{ field: 'days', op: 'eq', value: '１.５' }] },
+  // R3.14 calendar units of dates: month and year of fields, of a date range end, of the submission
+  { groupBy: ['on:month'], measures: [{ agg: 'count' }, { field: 'amount', agg: 'sum' }] },
+  { groupBy: ['at:year', 'kind'], measures: [{ agg: 'count' }, { field: 'days', agg: 'avg' }] },
+  { groupBy: ['period.end:month'], measures: [{ agg: 'count' }], filters: [{ field: 'on', op: 'range', from: '2026-02-01' }] },
+  { groupBy: ['$submittedAt:month', 'on:year'], measures: [{ agg: 'count' }] },
+  { groupBy: ['on:day'], measures: [{ agg: 'count' }] },
   // index only: a multi-valued field (no slot), mixed with slotted ones
   { groupBy: ['tags'], measures: [{ agg: 'count' }, { field: 'amount', agg: 'sum' }] },
   { groupBy: ['kind'], measures: [{ agg: 'count' }], filters: [{ field: 'tags', op: 'eq', value: 'sick' }] },
+  { groupBy: ['on:month', '$submittedAt:year'], measures: [{ agg: 'count' }], filters: [{ field: 'tags', op: 'in', values: ['sick', 'annual'] }] },
 ];
 
 /** Runs each spec on both plans; `indexOnly` names fields without a slot (those specs must not use the rows). */
@@ -149,4 +157,46 @@ test('R16.5 R3.18 summary slots across versions: kept per key, new fields get fr
     [[null, 6], ['文0', 1], ['文1', 1], ['文2', 1], ['文3', 1]],
     'v1 numbers are not read as v2 text',
   );
+});
+
+test('R3.14 group a date by month or by year: labels, totals, sub-table rows, bad units refused', async (t) => {
+  const ta = await startTestApp(t);
+  const svc = new FormService(ta.deps.db, ta.clock);
+  const formId = await svc.createForm(actor, 'exp', EXPENSE_FORM);
+  await svc.publish(actor, formId);
+  const who = { actor, user: { id: 1, name: 'a', deptId: null } };
+  const item = (date: string, amount: string) => ({ date, category: '差旅', amount });
+  await svc.submit(who, formId, { dept: 1, budgetNo: 'B1', items: [item('2025-12-30', '10'), item('2026-01-02', '20')] });
+  await svc.submit(who, formId, { dept: 1, budgetNo: 'B1', items: [item('2026-01-15', '1.5'), item('2026-03-01', '100')] });
+  const form = compileSchema(EXPENSE_FORM);
+  const run = (raw: Partial<SummarySpec>) => runSummary(ta.deps.db, form, formId, summarySpecSchema.parse(raw));
+
+  const byMonth = await run({ groupBy: ['items.date:month'], measures: [{ agg: 'count' }, { field: 'items.amount', agg: 'sum' }] });
+  t.is(byMonth.grain, 'row');
+  t.is(byMonth.columns[0]!.label, '费用明细.日期（按月）');
+  t.deepEqual(
+    byMonth.rows.map((r) => [r.groups[0]!.value, r.groups[0]!.label, r.values.v0, r.values.v1]),
+    [
+      ['2025-12', '2025年12月', 1, 1000],
+      ['2026-01', '2026年1月', 2, 2150],
+      ['2026-03', '2026年3月', 1, 10000],
+    ],
+  );
+  t.deepEqual(byMonth.total, { v0: 4, v1: 13150 });
+  const byYear = await run({ groupBy: ['items.date:year'], measures: [{ field: 'items.amount', agg: 'sum' }], filters: [{ field: 'items.amount', op: 'range', from: '2' }] });
+  t.deepEqual(
+    byYear.rows.map((r) => [r.groups[0]!.label, r.values.v0]),
+    [
+      ['2025年', 1000],
+      ['2026年', 12000],
+    ],
+  );
+  const submitted = await run({ groupBy: ['$submittedAt:year'], measures: [{ agg: 'count' }, { field: 'total', agg: 'sum' }] });
+  t.is(submitted.rows.length, 1);
+  t.regex(submitted.rows[0]!.groups[0]!.label, /^\d{4}年$/);
+  t.deepEqual(submitted.rows[0]!.values, { v0: 2, v1: 13150 });
+
+  const bad = await t.throwsAsync(run({ groupBy: ['total:month'], measures: [{ agg: 'count' }] }));
+  t.regex(bad.message, /不是日期/);
+  t.false(summarySpecSchema.safeParse({ groupBy: ['items.date:week'], measures: [{ agg: 'count' }] }).success);
 });

@@ -349,6 +349,8 @@ export function defineFormModels(sequelize: Sequelize): FormModels {
     { ...common, tableName: 'form_summary_row', timestamps: false },
   );
   for (const as of FORM_INDEX_ALIASES) FormSubmissionM.hasMany(FormFieldIndexM, { as, foreignKey: 'submissionId', constraints: false });
+  // the submission's summary row (its Beijing submission date, month and year for grouping)
+  FormSubmissionM.hasOne(FormSummaryRowM, { as: 'sr', foreignKey: 'submissionId', constraints: false });
   return {
     FormDef: FormDefM,
     FormVersion: FormVersionM,

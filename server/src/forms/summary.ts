@@ -30,6 +30,9 @@ import { loadSlots, slotAttribute, type SlotRef } from './summary-rows.ts';
 const ref = z.string({ error: '请指定字段' }).regex(/^(\$(submittedAt|dept|submitter|status)|[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,63}(\.[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,63})?)$/, '字段引用格式不正确');
 const scalar = z.union([z.string().max(200, '筛选值不能超过 200 个字符'), z.number(), z.boolean()], { error: '筛选值必须是文本、数字或逻辑值' });
 
+/** A group field may name a date's calendar unit: `applyDate:month`, `period.start:year`, `$submittedAt:month` (R3.14). */
+const groupRef = z.string({ error: '请指定字段' }).regex(/^(\$(submittedAt|dept|submitter|status)|[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,63}(\.[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,63})?)(:(day|month|year))?$/, '字段引用格式不正确（按日期分组可写 字段:month 或 字段:year）');
+
 export const filterSchema = z.discriminatedUnion(
   'op',
   [
@@ -44,7 +47,11 @@ export type Filter = z.infer<typeof filterSchema>;
 
 export const AGGS = ['count', 'sum', 'avg', 'min', 'max'] as const;
 export const summarySpecSchema = z.strictObject({
-  groupBy: z.array(ref).max(2, '最多按 2 个字段分组').default([]),
+  groupBy: z
+    .array(groupRef)
+    .max(2, '最多按 2 个字段分组')
+    .default([])
+    .describe('分组字段（最多 2 个）：字段标识、明细列（items.category）或 $dept、$submitter、$status、$submittedAt（提交日期）；日期可写 字段:month 或 字段:year 按月、按年分组'),
   measures: z
     .array(z.strictObject({ field: ref.optional(), agg: z.enum(AGGS, { error: '汇总方式只能是 count、sum、avg、min 或 max' }), label: z.string().trim().max(50).optional() }))
     .min(1, '请至少选择一项汇总')
@@ -68,14 +75,30 @@ interface Resolved {
   attr?: 'createdAt' | 'deptId' | 'submitterId' | 'status';
   kind: 'money' | 'number' | 'id' | 'date' | 'text' | 'bool';
   field?: FormField | ScalarField;
+  /** group by a date's month or year (stored 'YYYY-MM' / 'YYYY' beside the date) */
+  grain?: 'month' | 'year';
 }
+
+/** A group field: a field reference with an optional calendar unit for dates (R3.14). */
+function resolveGroup(form: CompiledForm, ref: string): Resolved {
+  const m = /^(.*):(day|month|year)$/.exec(ref);
+  const r = resolve(form, m ? m[1]! : ref);
+  if (!m) return { ...r, ref };
+  if (r.kind !== 'date') throw badRequest(`“${r.label}”不是日期，不能按${m[2] === 'year' ? '年' : m[2] === 'month' ? '月' : '日'}分组`, [{ path: ref, message: '只有日期字段可以按日、月或年分组' }], 'SUMMARY_INVALID');
+  if (m[2] === 'day') return { ...r, ref };
+  const grain = m[2] as 'month' | 'year';
+  return { ...r, ref, grain, label: `${r.label}（${grain === 'month' ? '按月' : '按年'}）` };
+}
+
+/** The index column a group reads: the value, or a date's stored month or year. */
+const groupField = (g: Resolved): string => (g.grain === 'month' ? 'value_month' : g.grain === 'year' ? 'value_year' : FIELD_OF[g.column]);
 
 const BEIJING_MS = 8 * 3600_000;
 
 function resolve(form: CompiledForm, r: string): Resolved {
   switch (r) {
     case '$submittedAt':
-      return { ref: r, label: '提交时间', indexKey: null, table: null, column: 'valueDate', attr: 'createdAt', kind: 'date' };
+      return { ref: r, label: '提交日期', indexKey: null, table: null, column: 'valueDate', attr: 'createdAt', kind: 'date' };
     case '$dept':
       return { ref: r, label: '提交人部门', indexKey: null, table: null, column: 'valueNum', attr: 'deptId', kind: 'id' };
     case '$submitter':
@@ -239,7 +262,7 @@ const MAX_GROUPS = 2000;
  * (tests compare both; the benchmark measures both).
  */
 export async function runSummary(db: Database, form: CompiledForm, formId: number, spec: SummarySpec, opts: { via?: 'auto' | 'index' } = {}): Promise<SummaryResult> {
-  const groups = spec.groupBy.map((g) => resolve(form, g));
+  const groups = spec.groupBy.map((g) => resolveGroup(form, g));
   const measures = spec.measures.map((m) => ({ ...m, r: m.field === undefined ? null : resolve(form, m.field) }));
   for (const m of measures) {
     if (m.agg !== 'count' && (!m.r || !(m.r.kind === 'money' || m.r.kind === 'number'))) {
@@ -247,7 +270,6 @@ export async function runSummary(db: Database, form: CompiledForm, formId: numbe
     }
     if (m.r?.attr) throw badRequest('汇总项只能是表单字段', [{ path: m.field ?? '', message: '不能汇总提交属性' }], 'SUMMARY_INVALID');
   }
-  for (const g of groups) if (g.attr === 'createdAt') throw badRequest('不能按提交时间分组，请按表单中的日期字段分组', [{ path: g.ref, message: '不能按提交时间分组' }], 'SUMMARY_INVALID');
   const tables = new Set([...groups, ...measures.map((m) => m.r)].filter((r): r is Resolved => !!r && r.table !== null).map((r) => r.table));
   if (tables.size > 1) throw badRequest('分组和汇总字段最多来自一个明细表', [{ path: 'groupBy', message: '涉及多个明细表' }], 'SUMMARY_INVALID');
   const table = tables.size ? [...tables][0]! : null;
@@ -296,6 +318,8 @@ const ROW_ATTR: Record<NonNullable<Resolved['attr']>, [attribute: string, column
   status: ['status', 'status'],
 };
 const SLOT_COLUMN: Record<SummarySlotKind, Column> = { t: 'valueText', n: 'valueNum', d: 'valueDate' };
+/** The submission's Beijing date, month and year in form_summary_row. */
+const SUBMITTED_COLUMN = { day: 'submitted_date', month: 'submitted_month', year: 'submitted_year' } as const;
 
 type Measure = SummarySpec['measures'][number] & { r: Resolved | null };
 type Query = (grouped: boolean) => Promise<Array<Record<string, unknown>>>;
@@ -320,7 +344,8 @@ function summaryRowQuery(db: Database, form: CompiledForm, formId: number, slots
   }
   const groupCols: Array<ReturnType<typeof col>> = [];
   for (const g of groups) {
-    const a = attrOf(g);
+    const s = g.attr ? null : slots.get(g.indexKey!);
+    const a = g.attr === 'createdAt' ? SUBMITTED_COLUMN[g.grain ?? 'day'] : s ? (SLOT_COLUMN[s.kind] === g.column ? slotAttribute(s, g.grain) : null) : attrOf(g);
     if (a === null) return null;
     groupCols.push(col(a));
   }
@@ -373,13 +398,19 @@ function indexQuery(db: Database, form: CompiledForm, formId: number, filters: r
   }
   const groupCols: Array<ReturnType<typeof col>> = [];
   for (const g of groups) {
+    if (g.attr === 'createdAt') {
+      // the Beijing calendar of the submission time, from its summary row
+      if (!include.some((i) => i.association === 'sr')) include.push({ association: 'sr', attributes: [], required: false });
+      groupCols.push(col(`sr.${SUBMITTED_COLUMN[g.grain ?? 'day']}`));
+      continue;
+    }
     if (g.attr) {
       groupCols.push(col(`${db.models.FormSubmission.name}.${ROW_ATTR[g.attr][1]}`));
       continue;
     }
     const alias = pool.g.shift()!;
     join(alias, g, false);
-    groupCols.push(col(`${alias}.${FIELD_OF[g.column]}`));
+    groupCols.push(col(`${alias}.${groupField(g)}`));
   }
   for (const rf of rowFilters) {
     const alias = pool.f.shift();
@@ -478,7 +509,9 @@ async function groupLabels(db: Database, groups: Resolved[], rows: Array<Record<
     const m = new Map<string, string>();
     const vals = [...new Set(rows.map((r) => normalizeKey(g, r[`k${i}`])).filter((v) => v !== null))];
     const f = g.field;
-    if (f && 'options' in f) for (const o of f.options) m.set(o.value, o.label);
+    if (g.grain === 'month') for (const v of vals) m.set(String(v), `${String(v).slice(0, 4)}年${Number(String(v).slice(5, 7))}月`);
+    else if (g.grain === 'year') for (const v of vals) m.set(String(v), `${v}年`);
+    else if (f && 'options' in f) for (const o of f.options) m.set(o.value, o.label);
     else if (g.kind === 'bool') {
       m.set('1', '是');
       m.set('0', '否');
