@@ -10,6 +10,7 @@ import * as m0006 from './migrations/0006-address-book.ts';
 import * as m0007 from './migrations/0007-workflow.ts';
 import * as m0008 from './migrations/0008-forms.ts';
 import * as m0009 from './migrations/0009-transfer-failure.ts';
+import * as m0010 from './migrations/0010-wecom.ts';
 import * as m0011 from './migrations/0011-wecom-sync.ts';
 
 interface Migration {
@@ -31,6 +32,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { name: '0007-workflow', up: m0007.up },
   { name: '0008-forms', up: m0008.up },
   { name: '0009-transfer-failure', up: m0009.up },
+  { name: '0010-wecom', up: m0010.up },
   { name: '0011-wecom-sync', up: m0011.up },
 ];
 

@@ -4,6 +4,7 @@ import { ConfigError, deriveKey, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createApp } from './app.ts';
 import { bootstrap, credentialLines } from './bootstrap.ts';
+import { startDemoWecom } from './wecom/demo.ts';
 
 // Exit codes: 78 = bad configuration (EX_CONFIG), 1 = cannot start for another reason.
 async function main(): Promise<void> {
@@ -50,9 +51,19 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Demo mode (issue 6): WECOM_FAKE=on without WECOM_* runs the fake WeCom in-process and points the server at it.
+  const demoWecom = await startDemoWecom(config).catch((err: unknown) => {
+    console.warn(`[模拟企业微信] 启动失败，企业微信功能未启用：${(err as Error).message}`);
+    return null;
+  });
+  if (demoWecom) config = demoWecom.config;
   const app = await createApp({ config, db, logger: log });
   const boot = await bootstrap(app.deps, { demo: config.DEMO_DATA === 'on' });
   for (const line of credentialLines(boot)) console.log(line);
+  if (demoWecom) {
+    const added = await demoWecom.addPeople(db);
+    console.log(`[模拟企业微信] 已启动：${demoWecom.fake.url}（演示模式；${added} 名本系统人员加入模拟企业，网页授权页 ${demoWecom.fake.url}/connect/oauth2/authorize）`);
+  }
   if (config.SCHEDULER === 'on') app.deps.jobs.start(() => app.deps.dispatcher.dispatchDue());
 
   const server = http.createServer(app.koa.callback());
@@ -68,7 +79,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     server.close(() => {
-      void app.close().then(() => db.close()).then(() => process.exit(0));
+      void app.close().then(() => demoWecom?.close()).then(() => db.close()).then(() => process.exit(0));
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 10_000).unref();

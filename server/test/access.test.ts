@@ -10,6 +10,15 @@ const PUBLIC = new Set([
   'GET /api/health',
   'GET /api/metrics', // gated to loopback or METRICS_TOKEN inside the handler
   'POST /api/v1/auth/login',
+  // WeCom (issue 6): the callback is called by WeCom's servers and authenticated by msg_signature
+  // (a bad signature answers 401 and changes nothing, S1)
+  'GET /wecom/callback',
+  'POST /wecom/callback',
+  // WeCom sign-in (R20.0): these are how a person without a session gets one (single-use WeCom codes)
+  'GET /api/v1/auth/wecom/config',
+  'GET /api/v1/auth/wecom/oauth',
+  'GET /api/v1/auth/wecom/qr',
+  'POST /api/v1/auth/wecom/miniprogram',
   'GET /api/openapi.json',
   'GET /api/docs',
   'GET /api/docs/init.js',
