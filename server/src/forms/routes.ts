@@ -14,6 +14,7 @@ import { normalizeText } from './normalize.ts';
 import { printHtml } from './print.ts';
 import { filterSchema, runSummary, summarySpecSchema, summaryWorkbook } from './summary.ts';
 import { filterForOutput } from './validate.ts';
+import { importLayout } from './xlsx-layout.ts';
 import type { SubmitterContext } from './service.ts';
 
 const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
@@ -25,6 +26,11 @@ const formData = z.record(z.string(), z.unknown(), { error: '表单数据必须�
 const fieldKey = z.string({ error: '请指定字段' }).min(1, '请指定字段').max(64, '字段标识不能超过 64 个字符');
 
 const createBody = z.strictObject({ key: formKey, draft, standalone: z.boolean().optional().describe('独立表单：不经流程，任何登录用户都可填写提交') });
+const importLayoutBody = z.strictObject({
+  fileId: posId('文件编号').describe('先经 POST /api/v1/files 上传的 .xlsx'),
+  sheet: z.string().trim().min(1).max(31).optional().describe('工作表名称；默认第一张'),
+  title: z.string().trim().min(1).max(100).optional().describe('表单名称；默认取表格标题'),
+});
 const updateBody = z.strictObject({ rev: z.number({ error: '请提供修订号' }).int().min(1).describe('读取时的修订号，用于并发检查'), draft, standalone: z.boolean().optional() });
 const submitBody = z.strictObject({
   formId: posId('表单编号'),
@@ -124,6 +130,18 @@ export function formRoutes(deps: AppDeps): RouteSpec[] {
         const id = await forms.createForm(actorOf(ctx), body.key, body.draft, { standalone: body.standalone });
         ctx.status = 201;
         return forms.getForm(id);
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: `${base}/defs/import-xlsx`,
+      access: design,
+      summary: '从 Excel 表格样式生成表单草稿（R16.2）：标签和空白单元格成为字段并猜测类型，合并单元格成为布局，带表头的表格区域成为明细表；只返回草稿，不保存',
+      tags,
+      body: importLayoutBody,
+      handler: async (ctx, { body }) => {
+        const buf = (await xlsxOf(ctx, body.fileId, { mb: 5, what: '表单样式文件', code: 'LAYOUT_FILE_INVALID' }))!;
+        return importLayout(buf, { sheet: body.sheet, title: body.title });
       },
     }),
     defineRoute({
@@ -429,12 +447,12 @@ export function formRoutes(deps: AppDeps): RouteSpec[] {
     }),
   ];
 
-  async function xlsxOf(ctx: AppContext, fileId: number | undefined): Promise<Buffer | undefined> {
+  async function xlsxOf(ctx: AppContext, fileId: number | undefined, limit = { mb: 20, what: '数据源文件', code: 'SOURCE_TOO_LARGE' }): Promise<Buffer | undefined> {
     if (fileId === undefined) return undefined;
     const file = await deps.files.readable(ctx.state.principal!, fileId);
     if (!file) throw notFound('文件不存在或无权访问');
     if (file.ext !== 'xlsx') throw badRequest('请上传 Excel 工作簿（.xlsx）', [{ path: 'fileId', message: '不是 .xlsx 文件' }], 'NOT_XLSX');
-    if (Number(file.size) > 20 * 1024 * 1024) throw badRequest('数据源文件不能超过 20 MB', [{ path: 'fileId', message: '文件过大' }], 'SOURCE_TOO_LARGE');
+    if (Number(file.size) > limit.mb * 1024 * 1024) throw badRequest(`${limit.what}不能超过 ${limit.mb} MB`, [{ path: 'fileId', message: '文件过大' }], limit.code);
     const chunks: Buffer[] = [];
     for await (const c of await deps.files.storage.open(file.storageName)) chunks.push(c as Buffer);
     return Buffer.concat(chunks);
