@@ -67,3 +67,19 @@ test('R16.5 a schema with errors cannot be saved; duplicate keys are refused', a
   await svc.createForm(actor, 'exp', EXPENSE_FORM);
   await t.throwsAsync(svc.createForm(actor, 'exp', EXPENSE_FORM), { message: /已存在/ });
 });
+
+test('R16.1 serial numbers under concurrency: 20 parallel submits on a new period, then 20 more, get 40 distinct consecutive numbers', async (t) => {
+  const ta = await startTestApp(t);
+  const svc = new FormService(ta.deps.db, ta.clock);
+  const formId = await svc.createForm(actor, 'leave', LEAVE_FORM);
+  await svc.publish(actor, formId);
+  const who = { actor, user: { id: 1, name: 'admin', deptId: null } };
+  const data = { leaveType: 'personal', period: { start: '2026-11-30', end: '2026-12-02' }, reason: '家中有事' };
+  const burst = () => Promise.all(Array.from({ length: 20 }, () => svc.submit(who, formId, data)));
+  const first = await burst(); // the counter row of 2026 does not exist yet: the racing inserts
+  const second = await burst(); // the row exists: the racing increments
+  const serials = [...first, ...second].map((r) => r.serialNo).sort();
+  t.deepEqual(serials, Array.from({ length: 40 }, (_, i) => `QJ-2026-${String(i + 1).padStart(4, '0')}`));
+  const stored = await ta.deps.db.models.FormSubmission.findAll({ where: { formId }, attributes: ['serialNo'], raw: true });
+  t.is(new Set(stored.map((s) => s.serialNo)).size, 40);
+});

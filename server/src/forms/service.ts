@@ -225,24 +225,42 @@ export class FormService {
     return v!.id;
   }
 
-  private async nextSerial(uow: UnitOfWork, formId: number, fieldKey: string, period: string): Promise<number> {
+  /**
+   * Make sure the counter row of a serial field and period exists, in its own short transaction
+   * before the submission's. Racing first submissions of a period may both insert: the loser's
+   * unique violation is expected and ignored. (Inserting inside the submission's transaction
+   * deadlocked on MariaDB: each loser of the insert holds a shared lock on the row that the
+   * others' increments then wait for.)
+   */
+  private async ensureSerialRow(formId: number, fieldKey: string, period: string): Promise<void> {
     const { FormSerial } = this.db.models;
-    // Concurrency: the increment is one UPDATE inside the submission's transaction (row lock on
-    // MySQL/SQL Server, serialised writers on SQLite); the first number of a period inserts the row,
-    // and a racing insert loses on the primary key and retries the update.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const [n] = await FormSerial.increment('lastValue', { by: 1, where: { formId, fieldKey, period }, transaction: uow.t });
-      void n;
-      const row = await FormSerial.findOne({ where: { formId, fieldKey, period }, transaction: uow.t });
-      if (row) return row.lastValue;
+    const where = { formId, fieldKey, period };
+    if (await FormSerial.findOne({ where, attributes: ['formId'], raw: true })) return;
+    for (let attempt = 0; ; attempt++) {
       try {
-        await FormSerial.create({ formId, fieldKey, period, lastValue: 1 }, { transaction: uow.t });
-        return 1;
+        await this.db.transaction(async (t) => {
+          if (!(await FormSerial.findOne({ where, attributes: ['formId'], transaction: t }))) await FormSerial.create({ ...where, lastValue: 0 }, { transaction: t });
+        });
+        return;
       } catch (e) {
-        if ((e as Error).name !== 'SequelizeUniqueConstraintError') throw e;
+        if ((e as Error).name === 'SequelizeUniqueConstraintError') return;
+        if (attempt >= 2 || !/deadlock|lock wait/i.test((e as Error).message)) throw e;
       }
     }
-    throw conflict('流水号生成冲突，请重试', 'SERIAL_RETRY');
+  }
+
+  /**
+   * The next number of a counter, inside the submission's unit of work: one UPDATE (its row lock,
+   * or SQLite's single writer, serialises concurrent submissions until commit, so numbers are
+   * distinct and a rolled-back submission gives its number back), then read it.
+   */
+  private async nextSerial(uow: UnitOfWork, formId: number, fieldKey: string, period: string): Promise<number> {
+    const { FormSerial } = this.db.models;
+    const where = { formId, fieldKey, period };
+    await FormSerial.increment('lastValue', { by: 1, where, transaction: uow.t });
+    const row = await FormSerial.findOne({ where, transaction: uow.t });
+    if (!row || row.lastValue < 1) throw conflict('流水号生成冲突，请重试', 'SERIAL_RETRY');
+    return row.lastValue;
   }
 
   /**
@@ -269,6 +287,7 @@ export class FormService {
     if (!errors.length && this.refs) errors.push(...(await this.refs.check(form, r.value, null, refUser)));
     if (errors.length) throw formErrors(errors);
     const slots = await this.slots(versionId, formId);
+    for (const f of form.schema.fields) if (f.type === 'serial') await this.ensureSerialRow(formId, f.key, serialPeriod(f.reset, now));
     return inUnitOfWork(this.db, who.actor, now, async (uow) => {
       let serialNo: string | null = null;
       for (const f of form.schema.fields) {
