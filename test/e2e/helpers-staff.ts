@@ -51,6 +51,8 @@ export interface DemoServer {
   base: string;
   /** the demo staff's shared password, printed once at first start */
   staffPassword: string;
+  /** `admin`'s first-start password (must be changed at first sign-in) */
+  adminPassword: string;
   output(): string;
   stop(): Promise<void>;
 }
@@ -109,7 +111,8 @@ export async function startDemoServer(dataDir: string, env: Record<string, strin
     await stop();
     throw new Error(`no demo password line (the database must be new)\n${output()}`);
   }
-  return { base: `http://127.0.0.1:${port}`, staffPassword, output, stop };
+  const adminPassword = out.split('\n').find((l) => l.startsWith('[首次启动]'))?.split('初始密码：')[1]?.split(/\s/)[0] ?? '';
+  return { base: `http://127.0.0.1:${port}`, staffPassword, adminPassword, output, stop };
 }
 
 // ── API helpers (Bearer mode, as the mini-program signs in) ───────────────────────────────────

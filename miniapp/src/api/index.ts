@@ -34,18 +34,22 @@ export const api = createClient({
     bearerToken: () => useSession().token,
     onUnauthorized: () => {
       const s = useSession();
+      // several calls may fail at once: the first one (made while signed in) leads to sign-in
+      const wasSignedIn = s.signedIn;
       s.clear();
-      if (redirecting) return;
+      const here = currentUrl();
+      if (here.startsWith('/pages/login/') || (redirecting && !wasSignedIn)) return;
       redirecting = true;
-      s.rememberReturn(currentUrl());
+      setTimeout(() => (redirecting = false), 1500);
+      s.rememberReturn(here);
       uni.showToast({ title: '登录已过期，请重新登录', icon: 'none' });
       goSignIn();
-      setTimeout(() => (redirecting = false), 1500);
     },
     onPasswordChangeRequired: () => {
       if (redirecting) return;
       redirecting = true;
-      uni.reLaunch({ url: '/pages/login/password', complete: () => setTimeout(() => (redirecting = false), 500) });
+      setTimeout(() => (redirecting = false), 1500);
+      uni.reLaunch({ url: '/pages/login/password' });
     },
   },
 });

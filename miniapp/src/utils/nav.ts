@@ -16,6 +16,15 @@ export function currentUrl(): string {
   return `/${page.route}${q ? `?${q}` : ''}`;
 }
 
+/** `/pages/x/y?a=1` from uni's launch options ({ path: 'pages/x/y', query: { a: '1' } }). */
+export function launchUrl(o?: { path?: string; query?: Record<string, string> }): string {
+  if (!o?.path) return '';
+  const q = Object.entries(o.query ?? {})
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join('&');
+  return `/${o.path.replace(/^\//, '')}${q ? `?${q}` : ''}`;
+}
+
 export function goSignIn(): void {
   uni.reLaunch({ url: '/pages/login/index' });
 }
