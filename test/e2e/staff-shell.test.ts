@@ -83,7 +83,14 @@ e2e('issue 7 item 7: a notification link opened while signed out goes through si
   await page.waitForURL(new RegExp(`/pages/approval/task\\?id=${taskId}`));
   await page.getByTestId('action-approve').waitFor();
 
-  // the inbox lists the notification of this task, and it opens the task
+  // the inbox lists the notification of this task (delivered by the outbox dispatcher, which may
+  // take a while on a busy machine), and it opens the task
+  const headToken = await apiLogin(base, pair.head.employeeNo!, staffPassword);
+  for (let i = 0; i < 120; i++) {
+    const inbox = await apiGet<{ items: { title: string; link: string | null }[] }>(base, headToken, '/api/v1/inbox?pageSize=50');
+    if (inbox.items.some((m) => m.title.includes('深度链接测试的请假申请'))) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
   await page.goto(`${base}/pages/inbox/index`);
   const msg = page.locator('[data-testid^=msg-]', { hasText: '深度链接测试的请假申请' }).first();
   await msg.waitFor();
