@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { Permission } from '../access/permissions.ts';
 import { normaliseUsername } from '../auth/passwords.ts';
 import { GENDERS, KIND_BY_LABEL, STATUS_BY_LABEL } from './excel-format.ts';
-import { ADMIN_ROLE_CODES, handoverRegistry } from './people.ts';
+import { ADMIN_ROLE_CODES, handOverInUnit, handoverRegistry } from './people.ts';
 import { readWorkbook, type CellValue, type ImportProblem, type ParsedRow, type ParsedSheet, type ParsedWorkbook } from './excel-read.ts';
 
 /**
@@ -1215,24 +1215,7 @@ async function writePlan(db: Database, uow: UnitOfWork, plan: Plan, s: Snapshot,
   for (const p of plan.people.filter(goingOff)) {
     const from = p.existing!.id;
     const to = userId(p.successor!)!;
-    const leads = await DeptLeader.findAll({ where: { userId: from }, transaction: t });
-    const theirs = leads.length ? await DeptLeader.findAll({ where: { userId: to, deptId: leads.map((l) => l.deptId) }, transaction: t }) : [];
-    const movedLeaders: { deptId: number; kind: string }[] = [];
-    for (const l of leads) {
-      const existing = theirs.find((x) => x.deptId === l.deptId);
-      movedLeaders.push({ deptId: l.deptId, kind: l.kind });
-      await DeptLeader.destroy({ where: { deptId: l.deptId, userId: from }, transaction: t });
-      if (!existing) await DeptLeader.create({ deptId: l.deptId, userId: to, kind: l.kind, sort: l.sort }, { transaction: t });
-      else if (existing.kind !== 'head' && l.kind === 'head') await DeptLeader.update({ kind: 'head', sort: l.sort }, { where: { deptId: l.deptId, userId: to }, transaction: t });
-    }
-    const charge = await LeaderInCharge.findAll({ where: { userId: from }, raw: true, transaction: t });
-    if (charge.length) {
-      const already = new Set((await LeaderInCharge.findAll({ where: { userId: to, deptId: charge.map((c) => c.deptId) }, raw: true, transaction: t })).map((c) => c.deptId));
-      await LeaderInCharge.destroy({ where: { userId: from }, transaction: t });
-      const add = charge.filter((c) => !already.has(c.deptId)).map((c) => ({ userId: to, deptId: c.deptId }));
-      if (add.length) await LeaderInCharge.bulkCreate(add, { transaction: t });
-    }
-    const handover = await handovers.run(from, to, uow);
+    const moved = await handOverInUnit(db, handovers, uow, from, to);
     const successor = plan.people.find((x) => x.key === p.successor);
     audits.push({
       action: 'org.person.disable',
@@ -1242,9 +1225,7 @@ async function writePlan(db: Database, uow: UnitOfWork, plan: Plan, s: Snapshot,
         after: { status: 'disabled', successorId: to },
         reason: '组织架构导入',
         successor: { id: to, name: successor?.fields.name ?? s.userById.get(to)?.name ?? '' },
-        movedLeaders,
-        movedLeadersInCharge: charge.map((c) => c.deptId),
-        handover,
+        ...moved,
         via: 'import',
       },
     });

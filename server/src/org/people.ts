@@ -70,6 +70,41 @@ export function handoverRegistry(deps: { db: Database }): HandoverRegistry {
   return r;
 }
 
+export interface HandoverSummary {
+  movedLeaders: { deptId: number; kind: string }[];
+  movedLeadersInCharge: number[];
+  handover: Record<string, unknown>;
+}
+
+/**
+ * What disabling a person hands to their successor, inside the caller's unit of work: department
+ * leadership (a deputy made head where both led), the departments they oversee, and every
+ * registered kind of open work. One place for the people API, the Excel import and WeCom sync.
+ */
+export async function handOverInUnit(db: Database, handovers: HandoverRegistry, uow: UnitOfWork, from: number, to: number): Promise<HandoverSummary> {
+  const { DeptLeader, LeaderInCharge } = db.models;
+  const t = uow.t;
+  const leads = await DeptLeader.findAll({ where: { userId: from }, transaction: t });
+  const theirs = leads.length ? await DeptLeader.findAll({ where: { userId: to, deptId: leads.map((l) => l.deptId) }, transaction: t }) : [];
+  const movedLeaders: { deptId: number; kind: string }[] = [];
+  for (const l of leads) {
+    const existing = theirs.find((x) => x.deptId === l.deptId);
+    movedLeaders.push({ deptId: l.deptId, kind: l.kind });
+    await DeptLeader.destroy({ where: { deptId: l.deptId, userId: from }, transaction: t });
+    if (!existing) await DeptLeader.create({ deptId: l.deptId, userId: to, kind: l.kind, sort: l.sort }, { transaction: t });
+    else if (existing.kind !== 'head' && l.kind === 'head') await DeptLeader.update({ kind: 'head', sort: l.sort }, { where: { deptId: l.deptId, userId: to }, transaction: t });
+  }
+  const charge = await LeaderInCharge.findAll({ where: { userId: from }, raw: true, transaction: t });
+  if (charge.length) {
+    const already = new Set((await LeaderInCharge.findAll({ where: { userId: to, deptId: charge.map((c) => c.deptId) }, raw: true, transaction: t })).map((c) => c.deptId));
+    await LeaderInCharge.destroy({ where: { userId: from }, transaction: t });
+    const add = charge.filter((c) => !already.has(c.deptId)).map((c) => ({ userId: to, deptId: c.deptId }));
+    if (add.length) await LeaderInCharge.bulkCreate(add, { transaction: t });
+  }
+  const handover = await handovers.run(from, to, uow);
+  return { movedLeaders, movedLeadersInCharge: charge.map((c) => c.deptId), handover };
+}
+
 // ---------------------------------------------------------------- types
 
 /** Administrator roles of the 三员 separation: never granted or revoked through the org screens. */
@@ -789,7 +824,7 @@ export class PeopleService {
    * successor, and every registered handover moves their open work, all in one transaction.
    */
   async disable(id: number, input: { successorId: number; reason: string }, actor: Actor, viewer: Viewer): Promise<PersonDetail> {
-    const { User, UserRole, Role, DeptLeader, LeaderInCharge } = this.db.models;
+    const { User, UserRole, Role } = this.db.models;
     if (input.successorId === id) throw badRequest('交接人不能是被停用的本人', field('successorId', '交接人不能是本人'), 'SUCCESSOR_SELF');
     if (actor.id === id) throw badRequest('不能停用自己的账号', undefined, 'DISABLE_SELF');
     await inUnitOfWork(this.db, actor, this.clock.now(), async (uow) => {
@@ -809,30 +844,7 @@ export class PeopleService {
       const before = snapshot(person);
 
       // department leadership: the successor takes each place (keeping the stronger one if they already lead there)
-      const leads = await DeptLeader.findAll({ where: { userId: id }, transaction: t });
-      const theirs = leads.length ? await DeptLeader.findAll({ where: { userId: successor.id, deptId: leads.map((l) => l.deptId) }, transaction: t }) : [];
-      const movedLeaders: { deptId: number; kind: string }[] = [];
-      for (const l of leads) {
-        const existing = theirs.find((x) => x.deptId === l.deptId);
-        movedLeaders.push({ deptId: l.deptId, kind: l.kind });
-        await DeptLeader.destroy({ where: { deptId: l.deptId, userId: id }, transaction: t });
-        if (!existing) {
-          await DeptLeader.create({ deptId: l.deptId, userId: successor.id, kind: l.kind, sort: l.sort }, { transaction: t });
-        } else if (existing.kind !== 'head' && l.kind === 'head') {
-          await DeptLeader.update({ kind: 'head', sort: l.sort }, { where: { deptId: l.deptId, userId: successor.id }, transaction: t });
-        }
-      }
-      const charge = await LeaderInCharge.findAll({ where: { userId: id }, raw: true, transaction: t });
-      if (charge.length) {
-        const already = new Set(
-          (await LeaderInCharge.findAll({ where: { userId: successor.id, deptId: charge.map((c) => c.deptId) }, raw: true, transaction: t })).map((c) => c.deptId),
-        );
-        await LeaderInCharge.destroy({ where: { userId: id }, transaction: t });
-        const add = charge.filter((c) => !already.has(c.deptId)).map((c) => ({ userId: successor.id, deptId: c.deptId }));
-        if (add.length) await LeaderInCharge.bulkCreate(add, { transaction: t });
-      }
-
-      const handover = await this.handovers.run(id, successor.id, uow);
+      const moved = await handOverInUnit(this.db, this.handovers, uow, id, successor.id);
       person.status = 'disabled';
       person.successorId = successor.id;
       await person.save({ transaction: t });
@@ -845,9 +857,7 @@ export class PeopleService {
           after: snapshot(person),
           reason: input.reason,
           successor: { id: successor.id, name: successor.name },
-          movedLeaders,
-          movedLeadersInCharge: charge.map((c) => c.deptId),
-          handover,
+          ...moved,
         },
       });
     }).catch(concurrency);

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { normaliseUsername } from '../auth/passwords.ts';
-import { ADMIN_ROLE_CODES, handoverRegistry } from '../org/people.ts';
+import { ADMIN_ROLE_CODES, handOverInUnit, handoverRegistry } from '../org/people.ts';
 import { emitWorkflowEvent } from '../workflow/triggers.ts';
 
 /**
@@ -825,27 +825,7 @@ async function handleGone(c: WriteContext, gone: Array<{ u: UserSnap; code: Issu
 
 /** What PeopleService.disable hands over: department leadership, leaders in charge, registered open work. */
 async function handOver(c: WriteContext, from: number, to: number): Promise<Record<string, unknown>> {
-  const { DeptLeader, LeaderInCharge } = c.db.models;
-  const t = c.uow.t;
-  const leads = await DeptLeader.findAll({ where: { userId: from }, transaction: t });
-  const theirs = leads.length ? await DeptLeader.findAll({ where: { userId: to, deptId: leads.map((l) => l.deptId) }, transaction: t }) : [];
-  const movedLeaders: { deptId: number; kind: string }[] = [];
-  for (const l of leads) {
-    const existing = theirs.find((x) => x.deptId === l.deptId);
-    movedLeaders.push({ deptId: l.deptId, kind: l.kind });
-    await DeptLeader.destroy({ where: { deptId: l.deptId, userId: from }, transaction: t });
-    if (!existing) await DeptLeader.create({ deptId: l.deptId, userId: to, kind: l.kind, sort: l.sort }, { transaction: t });
-    else if (existing.kind !== 'head' && l.kind === 'head') await DeptLeader.update({ kind: 'head', sort: l.sort }, { where: { deptId: l.deptId, userId: to }, transaction: t });
-  }
-  const charge = await LeaderInCharge.findAll({ where: { userId: from }, raw: true, transaction: t });
-  if (charge.length) {
-    const already = new Set((await LeaderInCharge.findAll({ where: { userId: to, deptId: charge.map((x) => x.deptId) }, raw: true, transaction: t })).map((x) => x.deptId));
-    await LeaderInCharge.destroy({ where: { userId: from }, transaction: t });
-    const add = charge.filter((x) => !already.has(x.deptId)).map((x) => ({ userId: to, deptId: x.deptId }));
-    if (add.length) await LeaderInCharge.bulkCreate(add, { transaction: t });
-  }
-  const handover = await handoverRegistry({ db: c.db }).run(from, to, c.uow);
-  return { movedLeaders, movedLeadersInCharge: charge.map((x) => x.deptId), handover };
+  return { ...(await handOverInUnit(c.db, handoverRegistry({ db: c.db }), c.uow, from, to)) };
 }
 
 /** A row changed under the sync (optimistic version check): the whole run rolls back. */
