@@ -16,11 +16,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { migrate, openDatabase, type Database } from '@oa/db';
-import { median, quantile, reachable, round, type Metric } from './common.ts';
+import { type Database } from '@oa/db';
+import { median, quantile, reachable, round, type Metric, withBenchDatabase } from './common.ts';
 import { compileSchema } from '../server/src/forms/compile.ts';
 import { validateSubmission } from '../server/src/forms/validate.ts';
 import { FormService, indexRowsOf } from '../server/src/forms/service.ts';
@@ -263,22 +262,7 @@ async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function onDatabase(label: 'sqlite' | 'mariadb', bigSchema: FormSchema, out: Metric[], rows: Row[]): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oa-bench-forms-'));
-  const auditKey = crypto.randomBytes(32);
-  let dbUrl = `sqlite:${path.join(dataDir, 'bench.sqlite')}`;
-  let dropName: string | undefined;
-  if (label === 'mariadb') {
-    dropName = `oa_bench_forms_${process.pid}`;
-    const admin = openDatabase({ url: MARIADB, dataDir, auditKey });
-    await admin.sequelize.query(`CREATE DATABASE IF NOT EXISTS \`${dropName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-    await admin.close();
-    const u = new URL(MARIADB);
-    u.pathname = `/${dropName}`;
-    dbUrl = u.toString();
-  }
-  const db = openDatabase({ url: dbUrl, dataDir, auditKey });
-  try {
-    await migrate(db);
+  await withBenchDatabase(label, 'forms', MARIADB, async ({ db }) => {
     const t0 = performance.now();
     const summaryFormId = await seedSubmissions(db, SUBMISSIONS);
     const indexCount = await db.models.FormFieldIndex.count();
@@ -338,15 +322,7 @@ async function onDatabase(label: 'sqlite' | 'mariadb', bigSchema: FormSchema, ou
     });
     out.push({ name: `${label}_submit_40_fields_50_rows_median_ms`, value: round(submit / 20, 2), unit: 'ms', better: 'lower' });
     rows.push([`${label}: whole submit (40 fields, 50 rows)`, `${round(submit / 20, 2)} ms`, 'validate + serial + store + index + audit']);
-  } finally {
-    await db.close();
-    if (dropName) {
-      const admin = openDatabase({ url: MARIADB, dataDir, auditKey });
-      await admin.sequelize.query(`DROP DATABASE IF EXISTS \`${dropName}\``);
-      await admin.close();
-    }
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 async function main() {

@@ -10,13 +10,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { migrate, openDatabase, Op, literal, type Database } from '@oa/db';
+import { Op, literal, type Database } from '@oa/db';
 import { GIVEN, SURNAMES } from '../db/src/seed/names.ts';
-import { median, quantile, reachable, round, type Metric } from './common.ts';
+import { median, quantile, reachable, round, type Metric, withBenchDatabase } from './common.ts';
 import { PeopleSearch, type PeopleQuery } from '../server/src/org/search.ts';
 import { LocalBus } from '../server/src/system/bus.ts';
 import { systemClock } from '../server/src/clock.ts';
@@ -724,22 +723,7 @@ async function measureCan(ctx: BenchContext, out: Metric[], rows: Row[]): Promis
 // ---- databases ------------------------------------------------------------------------------------
 
 async function onDatabase(label: BenchContext['label'], out: Metric[], rows: Row[]): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oa-bench-org-'));
-  const auditKey = crypto.randomBytes(32);
-  let dbUrl = `sqlite:${path.join(dataDir, 'bench.sqlite')}`;
-  let dropName: string | undefined;
-  if (label === 'mariadb') {
-    dropName = `oa_bench_org_${process.pid}`;
-    const admin = openDatabase({ url: MARIADB, dataDir, auditKey });
-    await admin.sequelize.query(`CREATE DATABASE IF NOT EXISTS \`${dropName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-    await admin.close();
-    const u = new URL(MARIADB);
-    u.pathname = `/${dropName}`;
-    dbUrl = u.toString();
-  }
-  const db = openDatabase({ url: dbUrl, dataDir, auditKey });
-  try {
-    await migrate(db);
+  await withBenchDatabase(label, 'org', MARIADB, async ({ db, dbUrl, dataDir }) => {
     const t0 = performance.now();
     const org = await seedOrganisation(db);
     console.log(`${label}: seeded ${org.people.length} people in ${org.deptsByLevel.flat().length} departments (${org.deptsByLevel.length} levels) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -749,15 +733,7 @@ async function onDatabase(label: BenchContext['label'], out: Metric[], rows: Row
       await m.run(ctx, out, rows);
       console.log(`${label}: ${m.name} measured in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
     }
-  } finally {
-    await db.close();
-    if (dropName) {
-      const admin = openDatabase({ url: MARIADB, dataDir, auditKey });
-      await admin.sequelize.query(`DROP DATABASE IF EXISTS \`${dropName}\``);
-      await admin.close();
-    }
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 async function main() {

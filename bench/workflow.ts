@@ -14,8 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import sqlite3 from 'sqlite3';
-import { migrate, openDatabase, type Database } from '@oa/db';
-import { median, quantile, reachable, round, type Metric } from './common.ts';
+import { type Database } from '@oa/db';
+import { median, quantile, reachable, round, type Metric, withBenchDatabase } from './common.ts';
 import { systemClock } from '../server/src/clock.ts';
 import { createApp } from '../server/src/app.ts';
 import { loadConfig } from '../server/src/config.ts';
@@ -229,21 +229,7 @@ async function ceilingRun(bare: Bare, mysqlDialect: boolean): Promise<Timing> {
 // ---- the run ------------------------------------------------------------------------------
 
 async function onDatabase(label: 'sqlite' | 'mariadb', metrics: Metric[], lines: string[]): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'oa-bench-wf-'));
-  const auditKey = crypto.randomBytes(32);
-  let dbUrl = `sqlite:${path.join(dataDir, 'bench.sqlite')}`;
-  const dropName = `oa_bench_wf_${process.pid}`;
-  if (label === 'mariadb') {
-    const admin = openDatabase({ url: MARIADB, dataDir, auditKey });
-    await admin.sequelize.query(`CREATE DATABASE IF NOT EXISTS \`${dropName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-    await admin.close();
-    const u = new URL(MARIADB);
-    u.pathname = `/${dropName}`;
-    dbUrl = u.toString();
-  }
-  const db = openDatabase({ url: dbUrl, dataDir, auditKey });
-  try {
-    await migrate(db);
+  await withBenchDatabase(label, 'wf', MARIADB, async ({ db, dbUrl, dataDir }) => {
     // the ceiling's audit rows go to a plain table of the same shape (no chain, no head lock)
     await db.sequelize.query(
       label === 'mariadb'
@@ -283,15 +269,7 @@ async function onDatabase(label: 'sqlite' | 'mariadb', metrics: Metric[], lines:
     lines.push(
       `${label.padEnd(8)} service ${svcRate.toFixed(1)} inst/s (${(svcRate * TASKS_PER_INSTANCE).toFixed(0)} tasks/s), start p95 ${startP95.toFixed(1)} ms, approve p95 ${approveP95.toFixed(1)} ms | driver ${ceilRate.toFixed(1)} inst/s, approve p95 ${ceilApproveP95.toFixed(1)} ms | ratio ${(svcRate / ceilRate).toFixed(3)} | CPU/instance ${svcCpu.toFixed(1)} vs ${ceilCpu.toFixed(1)} ms  [runs: ${svc.map((x) => rate(x).toFixed(0)).join(', ')} vs ${ceil.map((x) => rate(x).toFixed(0)).join(', ')}]`,
     );
-  } finally {
-    await db.close();
-    if (label === 'mariadb') {
-      const admin = openDatabase({ url: MARIADB, dataDir, auditKey });
-      await admin.sequelize.query(`DROP DATABASE IF EXISTS \`${dropName}\``);
-      await admin.close();
-    }
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 async function main() {
